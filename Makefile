@@ -1,0 +1,104 @@
+# nxretry: the map of the build.
+#
+#   make               build/libnxretry.so (the preload) and its engine
+#   make check         unit tests (cmocka) and lab tests (real DNS servers)
+#   make demo          the stale-cache scenario, bypassed live in the DNS lab
+#   make bench         benchmarks
+#   make check SANITIZE=address|undefined|thread
+#   make install PREFIX=/usr/local DESTDIR=
+
+PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib/nxretry
+BINDIR   ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+SANITIZE ?=
+
+CC       ?= cc
+PKGS      = libcares libconfig
+CARES_A  := $(shell pkg-config --variable=libdir libcares 2>/dev/null)/libcares.a
+WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wvla
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
+            -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS  += -Wl,-z,relro -Wl,--as-needed
+
+ifneq ($(SANITIZE),)
+  B := build-$(SANITIZE)
+  CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=$(SANITIZE)
+else
+  B := build
+  CFLAGS  += -D_FORTIFY_SOURCE=2
+endif
+
+ENGINE_SRC = shim/engine.c shim/config.c shim/policy.c shim/message.c shim/probe.c \
+             shim/wait.c shim/authority.c shim/result.c shim/log.c shim/server.c
+ENGINE_OBJ = $(ENGINE_SRC:shim/%.c=$(B)/obj/%.o)
+HOOK_OBJ   = $(B)/obj/hooks.o
+UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(wildcard tests/unit/test_*.c)))
+
+LIB        = $(B)/libnxretry.so
+ENGINE     = $(B)/libnxretry-engine.so
+
+.PHONY: all check unit lab demo bench install uninstall clean deps lint
+all: $(LIB) $(ENGINE) $(B)/gai
+
+$(B)/obj/%.o: shim/%.c shim/nxretry.h | $(B)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/obj:
+	mkdir -p $@
+
+# The thin preload: no c-ares, no libconfig, lazy binding.
+$(LIB): $(HOOK_OBJ) shim/libnxretry.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/libnxretry.map -o $@ $(HOOK_OBJ)
+
+# The engine: c-ares linked in statically and hidden (Node exports its own
+# ares_* symbols; a dynamic libcares would bind to Node's inside Node).
+$(ENGINE): $(ENGINE_OBJ) shim/engine.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/engine.map -Wl,--exclude-libs,ALL \
+		-o $@ $(ENGINE_OBJ) $(CARES_A) -lm
+
+$(B)/engine.a: $(ENGINE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/gai: tests/lab/gai.c | $(B)/obj
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+$(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a
+	$(CC) $(CFLAGS) -Ishim -o $@ $< tests/unit/util.c $(B)/engine.a $(CARES_A) \
+		$(LDFLAGS) $(shell pkg-config --libs cmocka) -lm -ldl -lpthread
+
+deps:
+	@scripts/install-deps --check || scripts/install-deps
+
+check: deps all $(UNIT_TESTS)
+	@scripts/run-tests $(B) $(SANITIZE)
+
+unit: all $(UNIT_TESTS)
+	@scripts/run-tests --unit-only $(B) $(SANITIZE)
+
+lab: all
+	@NXRETRY_LIB=$(LIB) GAI=$(B)/gai tests/lab/run
+
+demo: deps all
+	@scripts/demo $(B)
+
+bench: deps all
+	@bench/run $(B)
+
+lint:
+	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run bench/run
+
+install: $(LIB) $(ENGINE)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
+	install -m 0644 $(LIB) $(ENGINE) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 config/nxretry.conf $(DESTDIR)$(SYSCONFDIR)/nxretry.conf.example
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libnxretry.so $(DESTDIR)$(LIBDIR)/libnxretry-engine.so \
+		$(DESTDIR)$(SYSCONFDIR)/nxretry.conf.example
+	-rmdir $(DESTDIR)$(LIBDIR)
+
+clean:
+	rm -rf build build-*

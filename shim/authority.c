@@ -1,0 +1,242 @@
+/* A zone's authoritative servers: pinned in the configuration, or found
+ * through the system resolver (SOA of the configured suffix gives the apex,
+ * NS of the apex the server names, glue or A/AAAA lookups their addresses).
+ * The new name itself is never sent to the system resolver: NXDOMAIN is
+ * cached per name, for every type (RFC 2308 §5).
+ * Found authorities are kept per process until their NS TTL runs out. */
+#include "nxretry.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define RESOLV_CONF "/etc/resolv.conf"
+#define CACHE_MAX 64
+#define TTL_MIN_S 5
+#define TTL_MAX_S 3600
+
+struct entry {
+	char key[NX_NAMEMAX]; /* configured suffix, or a child zone's apex */
+	struct nx_authority auth;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct entry cache[CACHE_MAX];
+static int ncache;
+
+void nx_authority_reset(void)
+{
+	pthread_mutex_init(&lock, NULL);
+	ncache = 0;
+}
+
+void nx_authority_forget(const char *key)
+{
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < ncache; i++)
+		if (!strcmp(cache[i].key, key)) {
+			cache[i] = cache[--ncache];
+			break;
+		}
+	pthread_mutex_unlock(&lock);
+}
+
+static void remember(const char *key, const struct nx_authority *a)
+{
+	pthread_mutex_lock(&lock);
+	int slot = -1;
+	for (int i = 0; i < ncache && slot < 0; i++)
+		if (!strcmp(cache[i].key, key))
+			slot = i;
+	if (slot < 0)
+		slot = ncache < CACHE_MAX ? ncache++ : (int)(nx_random_unit() * CACHE_MAX);
+	snprintf(cache[slot].key, sizeof cache[slot].key, "%s", key);
+	cache[slot].auth = *a;
+	pthread_mutex_unlock(&lock);
+}
+
+/* The deepest live entry whose key holds name, within the zone's suffix. */
+static bool recall(const char *suffix, const char *name, struct nx_authority *out)
+{
+	int64_t now = nx_now_ms();
+	int best = -1;
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < ncache; i++) {
+		if (cache[i].auth.expires_ms <= now) {
+			cache[i--] = cache[--ncache];
+			continue;
+		}
+		if (nx_name_under(name, cache[i].key) && nx_name_under(cache[i].key, suffix) &&
+		    (best < 0 || strlen(cache[i].key) > strlen(cache[best].key)))
+			best = i;
+	}
+	if (best >= 0)
+		*out = cache[best].auth;
+	pthread_mutex_unlock(&lock);
+	return best >= 0;
+}
+
+/* Asks the system resolver (RD=1), server after server, for a definitive reply. */
+static enum nx_status ask_system(const struct nx_config *c, const char *name, const int *qtypes,
+				 int nq, int64_t deadline_ms, struct nx_reply *out)
+{
+	struct nx_server sys[3]; /* MAXNS in glibc's resolver */
+	int n = nx_system_servers(RESOLV_CONF, sys, 3);
+	/* A recursive resolver may have to walk the tree: give it longer. */
+	int timeout_ms = (int)(c->query_timeout * 1000 * 2.5);
+	enum nx_status st = NX_TIMEOUT;
+	for (int i = 0; i < n; i++) {
+		if (nx_probe(&sys[i], name, qtypes, nq, true, timeout_ms, deadline_ms, out))
+			return NX_ERROR;
+		st = out[0].status;
+		for (int q = 1; q < nq; q++)
+			if (out[q].status == NX_ANSWER)
+				st = NX_ANSWER;
+		if (st == NX_ANSWER || st == NX_NXDOMAIN || st == NX_NODATA || st == NX_CNAME)
+			return st;
+	}
+	return st;
+}
+
+static void add_server(struct nx_authority *a, const struct nx_addr *addr, uint16_t port)
+{
+	for (int i = 0; i < a->nservers; i++)
+		if (a->servers[i].port == port && a->servers[i].addr.family == addr->family &&
+		    !memcmp(a->servers[i].addr.bytes, addr->bytes, 16))
+			return;
+	if (a->nservers < NX_MAXSERVERS)
+		a->servers[a->nservers++] = (struct nx_server){*addr, port};
+}
+
+/* Addresses of a nameserver's host name through the system resolver. */
+static uint32_t resolve_host(const struct nx_config *c, const char *host, uint16_t port,
+			     int64_t deadline_ms, struct nx_authority *a)
+{
+	static const int both[] = {NX_T_A, NX_T_AAAA};
+	struct nx_reply r[2];
+	uint32_t ttl = TTL_MAX_S;
+	ask_system(c, host, both, 2, deadline_ms, r);
+	for (int q = 0; q < 2; q++) {
+		if (r[q].status != NX_ANSWER)
+			continue;
+		for (int i = 0; i < r[q].naddrs; i++)
+			add_server(a, &r[q].addrs[i], port);
+		if (r[q].ttl < ttl)
+			ttl = r[q].ttl;
+	}
+	return ttl;
+}
+
+/* Glue first, then lookups for the names without glue. */
+static uint32_t servers_of(const struct nx_config *c, const struct nx_reply *ns,
+			   int64_t deadline_ms, struct nx_authority *a)
+{
+	uint32_t ttl = ns->ns_ttl;
+	for (int i = 0; i < ns->nglue; i++)
+		add_server(a, &ns->glue[i], 53);
+	for (int i = 0; i < ns->nns; i++) {
+		bool glued = false;
+		for (int g = 0; g < ns->nglue; g++)
+			glued |= ns->glue_ns[g] == i;
+		if (!glued) {
+			uint32_t t = resolve_host(c, ns->ns[i], 53, deadline_ms, a);
+			if (t < ttl)
+				ttl = t;
+		}
+	}
+	return ttl;
+}
+
+static void set_expiry(struct nx_authority *a, uint32_t ttl_s)
+{
+	if (ttl_s < TTL_MIN_S)
+		ttl_s = TTL_MIN_S;
+	if (ttl_s > TTL_MAX_S)
+		ttl_s = TTL_MAX_S;
+	a->expires_ms = nx_now_ms() + (int64_t)ttl_s * 1000;
+}
+
+static int pinned(const struct nx_config *c, const struct nx_zone *z, int64_t deadline_ms,
+		  struct nx_authority *a)
+{
+	uint32_t ttl = TTL_MAX_S;
+	snprintf(a->apex, sizeof a->apex, "%s", z->suffix);
+	for (int i = 0; i < z->nservers; i++)
+		add_server(a, &z->servers[i].addr, z->servers[i].port);
+	for (int i = 0; i < z->nserver_names; i++) {
+		uint32_t t = resolve_host(c, z->server_names[i], z->server_name_ports[i],
+					  deadline_ms, a);
+		if (t < ttl)
+			ttl = t;
+	}
+	set_expiry(a, ttl);
+	if (!a->nservers) {
+		nx_log(NX_LOG_WARN, "%s: none of the pinned nameservers has an address", z->suffix);
+		return -1;
+	}
+	return 0;
+}
+
+static int discover(const struct nx_config *c, const struct nx_zone *z, int64_t deadline_ms,
+		    struct nx_authority *a)
+{
+	static const int soa[] = {NX_T_SOA}, ns[] = {NX_T_NS};
+	struct nx_reply r;
+	enum nx_status st = ask_system(c, z->suffix, soa, 1, deadline_ms, &r);
+	if (st == NX_ANSWER && r.has_soa)
+		snprintf(a->apex, sizeof a->apex, "%s", r.soa_owner);
+	else if ((st == NX_NODATA || st == NX_NXDOMAIN) && r.has_soa &&
+		 nx_name_under(z->suffix, r.soa_owner))
+		snprintf(a->apex, sizeof a->apex, "%s", r.soa_owner);
+	else {
+		nx_log(NX_LOG_WARN, "%s: cannot find the zone: the system resolver's SOA query gave %s",
+		       z->suffix, nx_status_name(st));
+		return -1;
+	}
+	st = ask_system(c, a->apex, ns, 1, deadline_ms, &r);
+	if (st != NX_ANSWER || !r.nns) {
+		nx_log(NX_LOG_WARN, "%s: cannot find the nameservers of %s: NS query gave %s",
+		       z->suffix, a->apex, nx_status_name(st));
+		return -1;
+	}
+	set_expiry(a, servers_of(c, &r, deadline_ms, a));
+	if (!a->nservers) {
+		nx_log(NX_LOG_WARN, "%s: no address for any nameserver of %s", z->suffix, a->apex);
+		return -1;
+	}
+	return 0;
+}
+
+int nx_authority_for(const struct nx_config *c, const struct nx_zone *zone, const char *name,
+		     int64_t deadline_ms, struct nx_authority *out)
+{
+	if (recall(zone->suffix, name, out))
+		return 0;
+	memset(out, 0, sizeof *out);
+	int rc = (zone->nservers || zone->nserver_names) ? pinned(c, zone, deadline_ms, out)
+							 : discover(c, zone, deadline_ms, out);
+	if (rc == 0) {
+		char list[256] = "";
+		size_t used = 0;
+		for (int i = 0; i < out->nservers && used < sizeof list - 48; i++) {
+			char s[64];
+			nx_server_format(&out->servers[i], s, sizeof s);
+			used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? " " : "", s);
+		}
+		nx_log(NX_LOG_DEBUG, "%s: zone %s, servers %s", zone->suffix, out->apex, list);
+		remember(zone->suffix, out);
+	}
+	return rc;
+}
+
+int nx_authority_from_referral(const struct nx_config *c, const struct nx_reply *r,
+			       int64_t deadline_ms, struct nx_authority *out)
+{
+	memset(out, 0, sizeof *out);
+	snprintf(out->apex, sizeof out->apex, "%s", r->next);
+	set_expiry(out, servers_of(c, r, deadline_ms, out));
+	if (!out->nservers)
+		return -1;
+	remember(out->apex, out);
+	return 0;
+}

@@ -1,0 +1,424 @@
+/* Configuration: defaults, then the libconfig file, then the environment.
+ *
+ * libconfig is dlopen()ed only when a file is actually read: a DT_NEEDED on
+ * it would cost every preloaded process (sh, make, cc...) its loading, and
+ * most of them never look up a name (DESIGN.md, "Lazy everything"). */
+#include "nxretry.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_FILE "/etc/nxretry.conf"
+
+void nx_config_defaults(struct nx_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->timeout = 60.0; /* Route 53: changes reach every server within 60 s */
+	c->query_timeout = 0.8;
+	c->mode = NX_MODE_FALLBACK;
+	c->log = NX_LOG_WARN;
+	c->backoff = (struct nx_backoff){.initial = 0.1, .max = 1.0, .factor = 2.0, .jitter = 0.2};
+}
+
+bool nx_parse_seconds(const char *text, double min, double max, double *out)
+{
+	if (!text || !*text)
+		return false;
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (errno || *end || end == text || !isfinite(v) || v < min || v > max)
+		return false;
+	/* Decimal numbers only: no "inf", hex floats or leading blanks. */
+	for (const char *p = text; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			return false;
+	*out = v;
+	return true;
+}
+
+/* ---- the file ---- */
+
+struct lc {
+	void (*init)(config_t *);
+	void (*destroy)(config_t *);
+	int (*read_file)(config_t *, const char *);
+	config_setting_t *(*member)(const config_setting_t *, const char *);
+	int (*length)(const config_setting_t *);
+	config_setting_t *(*elem)(const config_setting_t *, unsigned int);
+	int (*get_int)(const config_setting_t *);
+	long long (*get_int64)(const config_setting_t *);
+	double (*get_float)(const config_setting_t *);
+	const char *(*get_string)(const config_setting_t *);
+};
+
+static const char *lc_open(struct lc *lc)
+{
+	void *h = dlopen("libconfig.so.9", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return dlerror();
+	struct {
+		void *slot;
+		const char *name;
+	} syms[] = {
+		{&lc->init, "config_init"},
+		{&lc->destroy, "config_destroy"},
+		{&lc->read_file, "config_read_file"},
+		{&lc->member, "config_setting_get_member"},
+		{&lc->length, "config_setting_length"},
+		{&lc->elem, "config_setting_get_elem"},
+		{&lc->get_int, "config_setting_get_int"},
+		{&lc->get_int64, "config_setting_get_int64"},
+		{&lc->get_float, "config_setting_get_float"},
+		{&lc->get_string, "config_setting_get_string"},
+	};
+	for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+		void *f = dlsym(h, syms[i].name);
+		if (!f)
+			return dlerror();
+		memcpy(syms[i].slot, &f, sizeof f);
+	}
+	return NULL; /* the handle stays open: a library is loaded once */
+}
+
+struct reader {
+	const struct lc *lc;
+	const char *path;
+	struct nx_config *c;
+};
+
+static int bad(const struct reader *r, const config_setting_t *s, const char *what,
+	       const char *detail)
+{
+	nx_log(NX_LOG_ERROR, "%s:%u: %s%s%s", r->path, s ? config_setting_source_line(s) : 0,
+	       what, detail ? ": " : "", detail ? detail : "");
+	return -1;
+}
+
+static int get_seconds(const struct reader *r, const config_setting_t *s, double min,
+		       double max, double *out)
+{
+	double v;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		v = r->lc->get_int(s);
+		break;
+	case CONFIG_TYPE_INT64:
+		v = (double)r->lc->get_int64(s);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		v = r->lc->get_float(s);
+		break;
+	default:
+		return bad(r, s, config_setting_name(s), "expected a number");
+	}
+	if (!isfinite(v) || v < min || v > max) {
+		char range[96];
+		snprintf(range, sizeof range, "%g is out of range [%g, %g]", v, min, max);
+		return bad(r, s, config_setting_name(s), range);
+	}
+	*out = v;
+	return 0;
+}
+
+static const char *get_string(const struct reader *r, const config_setting_t *s)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		bad(r, s, config_setting_name(s) ? config_setting_name(s) : "value",
+		    "expected a string");
+		return NULL;
+	}
+	return r->lc->get_string(s);
+}
+
+static int add_nameserver(const struct reader *r, const config_setting_t *s, struct nx_zone *z)
+{
+	const char *text = get_string(r, s);
+	if (!text)
+		return -1;
+	if (nx_server_parse(text, &z->servers[z->nservers]) == 0) {
+		if (z->nservers >= NX_MAXSERVERS)
+			return bad(r, s, "nameservers", "too many addresses");
+		z->nservers++;
+		return 0;
+	}
+	/* A host name, with an optional ":port". */
+	char host[NX_NAMEMAX + 8];
+	unsigned long port = 53;
+	snprintf(host, sizeof host, "%s", text);
+	char *colon = strchr(host, ':');
+	if (colon) {
+		char *end;
+		*colon = 0;
+		port = strtoul(colon + 1, &end, 10);
+		if (*end || colon[1] == 0 || port == 0 || port > 65535)
+			return bad(r, s, "nameservers", "bad port");
+	}
+	if (z->nserver_names >= NX_MAXNS)
+		return bad(r, s, "nameservers", "too many host names");
+	if (!nx_name_canonical(host, z->server_names[z->nserver_names]))
+		return bad(r, s, "nameservers", "not an address or a host name");
+	z->server_name_ports[z->nserver_names++] = (uint16_t)port;
+	return 0;
+}
+
+static int read_zone(const struct reader *r, const config_setting_t *g)
+{
+	struct nx_config *c = r->c;
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return bad(r, g, "zones", "each zone is a group: { suffix = \"example.com\"; }");
+	if (c->nzones >= NX_MAXZONES)
+		return bad(r, g, "zones", "too many zones");
+	struct nx_zone *z = &c->zones[c->nzones];
+	memset(z, 0, sizeof *z);
+	bool have_suffix = false;
+	for (int i = 0; i < r->lc->length(g); i++) {
+		const config_setting_t *s = r->lc->elem(g, (unsigned)i);
+		const char *key = config_setting_name(s);
+		if (!strcmp(key, "suffix")) {
+			const char *v = get_string(r, s);
+			if (!v)
+				return -1;
+			if (!nx_name_canonical(v, z->suffix))
+				return bad(r, s, "suffix", "not a valid domain name");
+			have_suffix = true;
+		} else if (!strcmp(key, "timeout")) {
+			if (get_seconds(r, s, 0.001, 3600, &z->timeout))
+				return -1;
+		} else if (!strcmp(key, "nameservers")) {
+			int t = config_setting_type(s);
+			if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+				return bad(r, s, "nameservers", "expected [ \"host\", \"IP:port\", ... ]");
+			for (int j = 0; j < r->lc->length(s); j++)
+				if (add_nameserver(r, r->lc->elem(s, (unsigned)j), z))
+					return -1;
+		} else {
+			return bad(r, s, key, "unknown setting in a zone (suffix, nameservers, timeout)");
+		}
+	}
+	if (!have_suffix)
+		return bad(r, g, "zones", "a zone without suffix");
+	c->nzones++;
+	return 0;
+}
+
+static int read_backoff(const struct reader *r, const config_setting_t *g)
+{
+	struct nx_backoff *b = &r->c->backoff;
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return bad(r, g, "backoff", "expected a group: { initial = 0.1; ... }");
+	for (int i = 0; i < r->lc->length(g); i++) {
+		const config_setting_t *s = r->lc->elem(g, (unsigned)i);
+		const char *key = config_setting_name(s);
+		int rc;
+		if (!strcmp(key, "initial"))
+			rc = get_seconds(r, s, 0.001, 60, &b->initial);
+		else if (!strcmp(key, "max"))
+			rc = get_seconds(r, s, 0.001, 600, &b->max);
+		else if (!strcmp(key, "factor"))
+			rc = get_seconds(r, s, 1, 10, &b->factor);
+		else if (!strcmp(key, "jitter"))
+			rc = get_seconds(r, s, 0, 1, &b->jitter);
+		else
+			rc = bad(r, s, key, "unknown setting in backoff (initial, max, factor, jitter)");
+		if (rc)
+			return -1;
+	}
+	if (b->max < b->initial)
+		return bad(r, g, "backoff", "max is smaller than initial");
+	return 0;
+}
+
+static int read_root(const struct reader *r, const config_setting_t *root)
+{
+	struct nx_config *c = r->c;
+	for (int i = 0; i < r->lc->length(root); i++) {
+		const config_setting_t *s = r->lc->elem(root, (unsigned)i);
+		const char *key = config_setting_name(s);
+		const char *v;
+		if (!strcmp(key, "timeout")) {
+			if (get_seconds(r, s, 0.001, 3600, &c->timeout))
+				return -1;
+		} else if (!strcmp(key, "query_timeout")) {
+			if (get_seconds(r, s, 0.01, 60, &c->query_timeout))
+				return -1;
+		} else if (!strcmp(key, "mode")) {
+			if (!(v = get_string(r, s)))
+				return -1;
+			if (!strcmp(v, "fallback"))
+				c->mode = NX_MODE_FALLBACK;
+			else if (!strcmp(v, "first"))
+				c->mode = NX_MODE_FIRST;
+			else
+				return bad(r, s, "mode", "expected \"fallback\" or \"first\"");
+		} else if (!strcmp(key, "log")) {
+			if (!(v = get_string(r, s)))
+				return -1;
+			if (!nx_log_parse_level(v, &c->log))
+				return bad(r, s, "log", "expected off, error, warn, info or debug");
+		} else if (!strcmp(key, "backoff")) {
+			if (read_backoff(r, s))
+				return -1;
+		} else if (!strcmp(key, "zones")) {
+			int t = config_setting_type(s);
+			if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+				return bad(r, s, "zones", "expected a list: ( { suffix = \"...\"; } )");
+			for (int j = 0; j < r->lc->length(s); j++)
+				if (read_zone(r, r->lc->elem(s, (unsigned)j)))
+					return -1;
+		} else {
+			return bad(r, s, key,
+				   "unknown setting (timeout, query_timeout, mode, log, backoff, zones)");
+		}
+	}
+	return 0;
+}
+
+int nx_config_read_file(struct nx_config *c, const char *path)
+{
+	static struct lc lc;
+	static const char *lc_error;
+	static bool lc_tried;
+	if (!lc_tried) {
+		lc_error = lc_open(&lc);
+		lc_tried = true;
+	}
+	if (lc_error) {
+		nx_log(NX_LOG_ERROR, "%s: cannot read: libconfig.so.9 is not available (%s)", path,
+		       lc_error);
+		return -1;
+	}
+	if (access(path, R_OK) != 0) {
+		nx_log(NX_LOG_ERROR, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	config_t cfg;
+	lc.init(&cfg);
+	int rc = -1;
+	if (lc.read_file(&cfg, path) != CONFIG_TRUE) {
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			nx_log(NX_LOG_ERROR, "%s: cannot read: %s", path, strerror(errno));
+		else
+			nx_log(NX_LOG_ERROR, "%s:%d: %s", path, config_error_line(&cfg),
+			       config_error_text(&cfg));
+	} else {
+		struct reader r = {&lc, path, c};
+		rc = read_root(&r, config_root_setting(&cfg));
+	}
+	lc.destroy(&cfg);
+	return rc;
+}
+
+/* ---- the environment ---- */
+
+static int env_zones(struct nx_config *c, const char *text)
+{
+	struct nx_zone zones[NX_MAXZONES];
+	int n = 0;
+	char buf[4096];
+	if (strlen(text) >= sizeof buf) {
+		nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: too long");
+		return -1;
+	}
+	strcpy(buf, text);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ", \t\n", &save); tok; tok = strtok_r(NULL, ", \t\n", &save)) {
+		if (n >= NX_MAXZONES) {
+			nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: more than %d zones", NX_MAXZONES);
+			return -1;
+		}
+		char suffix[NX_NAMEMAX];
+		if (!nx_name_canonical(tok, suffix)) {
+			nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: '%s' is not a valid domain name", tok);
+			return -1;
+		}
+		/* A zone the file also names keeps the file's settings. */
+		const struct nx_zone *known = NULL;
+		for (int i = 0; i < c->nzones; i++)
+			if (!strcmp(c->zones[i].suffix, suffix))
+				known = &c->zones[i];
+		if (known) {
+			zones[n] = *known;
+		} else {
+			memset(&zones[n], 0, sizeof zones[n]);
+			strcpy(zones[n].suffix, suffix);
+		}
+		n++;
+	}
+	memcpy(c->zones, zones, sizeof zones[0] * (size_t)n);
+	c->nzones = n;
+	return 0;
+}
+
+int nx_config_apply_env(struct nx_config *c, nx_getenv_fn env)
+{
+	const char *v;
+	if ((v = env("NXRETRY_LOG")) && *v) {
+		if (!nx_log_parse_level(v, &c->log)) {
+			nx_log(NX_LOG_ERROR, "NXRETRY_LOG: '%s' is not off, error, warn, info or debug", v);
+			return -1;
+		}
+	}
+	if ((v = env("NXRETRY_TIMEOUT")) && *v) {
+		if (!nx_parse_seconds(v, 0.001, 3600, &c->timeout)) {
+			nx_log(NX_LOG_ERROR, "NXRETRY_TIMEOUT: '%s' is not a number of seconds in (0, 3600]", v);
+			return -1;
+		}
+		for (int i = 0; i < c->nzones; i++)
+			c->zones[i].timeout = 0; /* the environment wins over the file */
+	}
+	if ((v = env("NXRETRY_MODE")) && *v) {
+		if (!strcmp(v, "fallback"))
+			c->mode = NX_MODE_FALLBACK;
+		else if (!strcmp(v, "first"))
+			c->mode = NX_MODE_FIRST;
+		else {
+			nx_log(NX_LOG_ERROR, "NXRETRY_MODE: '%s' is not fallback or first", v);
+			return -1;
+		}
+	}
+	if ((v = env("NXRETRY_ZONES")) && env_zones(c, v))
+		return -1;
+	return 0;
+}
+
+int nx_config_load(struct nx_config *c, nx_getenv_fn env)
+{
+	nx_config_defaults(c);
+	/* The level from the environment applies to file errors too. */
+	const char *lv = env("NXRETRY_LOG");
+	enum nx_level level;
+	if (lv && nx_log_parse_level(lv, &level))
+		nx_log_level = level;
+	const char *path = env("NXRETRY_CONFIG");
+	if (path && *path) {
+		if (nx_config_read_file(c, path))
+			return -1;
+	} else if (access(DEFAULT_FILE, F_OK) == 0) {
+		if (nx_config_read_file(c, DEFAULT_FILE))
+			return -1;
+	}
+	if (nx_config_apply_env(c, env))
+		return -1;
+	nx_log_level = c->log;
+	c->enabled = c->nzones > 0;
+	return 0;
+}
+
+const struct nx_zone *nx_config_zone_for(const struct nx_config *c, const char *canonical)
+{
+	const struct nx_zone *best = NULL;
+	for (int i = 0; i < c->nzones; i++) {
+		const struct nx_zone *z = &c->zones[i];
+		if (nx_name_under(canonical, z->suffix) &&
+		    (!best || strlen(z->suffix) > strlen(best->suffix)))
+			best = z;
+	}
+	return best;
+}

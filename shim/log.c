@@ -1,0 +1,39 @@
+/* One line per event on stderr, prefixed "nxretry:". The line is formatted
+ * first and written with one write(2), so lines from threads never mix. */
+#include "nxretry.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+enum nx_level nx_log_level = NX_LOG_WARN;
+
+bool nx_log_parse_level(const char *text, enum nx_level *out)
+{
+	static const char *const names[] = {"off", "error", "warn", "info", "debug"};
+	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(text, names[i])) {
+			*out = (enum nx_level)i;
+			return true;
+		}
+	return false;
+}
+
+void nx_log(enum nx_level level, const char *fmt, ...)
+{
+	if (level > nx_log_level || level == NX_LOG_OFF)
+		return;
+	char line[1024];
+	int n = snprintf(line, sizeof line, "nxretry: ");
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	size_t len = strlen(line);
+	line[len++] = '\n';
+	ssize_t w = write(STDERR_FILENO, line, len);
+	(void)w; /* nothing sensible to do when stderr is gone */
+}

@@ -1,0 +1,224 @@
+/* nxretry engine: internal interfaces.
+ *
+ * The data path, one file per step:
+ *   hooks.c      the preloaded entry points (thin library, no c-ares)
+ *   engine.c     loaded on the first qualifying failure; runs the steps below
+ *   policy.c     which names and errors qualify, which zone a name is under
+ *   config.c     environment and libconfig file
+ *   authority.c  a zone's authoritative servers, cached by TTL
+ *   probe.c      one query exchange with one server over c-ares
+ *   message.c    DNS wire format: build a query, classify a reply
+ *   wait.c       backoff and deadline
+ *   result.c     addrinfo lists built like glibc's, and their release
+ *   log.c        one line per event on stderr
+ */
+#ifndef NXRETRY_H
+#define NXRETRY_H
+
+#include <netdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NX_NAMEMAX 256    /* presentation form, no trailing dot, NUL included */
+#define NX_MAXADDRS 48    /* addresses kept from one reply */
+#define NX_MAXNS 13       /* NS names kept from one reply or zone */
+#define NX_MAXSERVERS 16  /* server addresses per zone */
+#define NX_MAXZONES 32    /* configured suffixes */
+#define NX_MAXCHAIN 8     /* CNAME links followed */
+
+/* What happened at the DNS level. The mapping to EAI_* lives in engine.c. */
+enum nx_status {
+	NX_ANSWER,    /* addresses (or the asked records) for the name */
+	NX_NXDOMAIN,  /* authoritative: the name does not exist */
+	NX_NODATA,    /* authoritative: the name exists, not with this type */
+	NX_CNAME,     /* the chain leaves the reply: target in `next` */
+	NX_REFERRAL,  /* not authoritative, NS of a zone below in authority */
+	NX_REFUSED,
+	NX_SERVFAIL,
+	NX_LAME,      /* an answer without AA from a server asked as authority */
+	NX_MISMATCH,  /* id, question or QR bit do not match ours */
+	NX_TRUNCATED, /* TC set and no usable content */
+	NX_MALFORMED, /* cannot be parsed */
+	NX_RCODE,     /* another error rcode (FORMERR, NOTIMP...) */
+	NX_TIMEOUT,   /* no reply within the per-server timeout */
+	NX_UNREACHABLE, /* connection refused, no route */
+	NX_ERROR,     /* local failure (memory, sockets) */
+};
+
+const char *nx_status_name(enum nx_status s);
+
+/* A neutral address, as musl's lookup code keeps them. */
+struct nx_addr {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char bytes[16];
+};
+
+/* A nameserver address; port in host byte order. */
+struct nx_server {
+	struct nx_addr addr;
+	uint16_t port;
+};
+
+int nx_server_format(const struct nx_server *s, char *buf, size_t len);
+int nx_addr_format(const struct nx_addr *a, char *buf, size_t len);
+/* "IP", "IP:port", "[v6]", "[v6]:port"; 0 on success, -1 if not numeric. */
+int nx_server_parse(const char *text, struct nx_server *out);
+
+/* ---- message.c ---- */
+enum { NX_T_A = 1, NX_T_NS = 2, NX_T_CNAME = 5, NX_T_SOA = 6, NX_T_AAAA = 28 };
+
+struct nx_reply {
+	enum nx_status status;
+	int rcode;
+	bool aa;
+	bool tc;
+	uint32_t ttl;              /* answer TTL, or negative TTL (RFC 2308 §5) */
+	struct nx_addr addrs[NX_MAXADDRS];
+	int naddrs;
+	char canon[NX_NAMEMAX];    /* owner of the records found, after CNAMEs */
+	int chain;                 /* CNAME links followed inside the reply */
+	char next[NX_NAMEMAX];     /* NX_CNAME: target; NX_REFERRAL: child zone */
+	char soa_owner[NX_NAMEMAX];
+	uint32_t soa_ttl, soa_minimum;
+	bool has_soa;
+	char ns[NX_MAXNS][NX_NAMEMAX]; /* NS names (answer or referral) */
+	int nns;
+	uint32_t ns_ttl;
+	struct nx_addr glue[NX_MAXSERVERS]; /* additional-section addresses of ns[] */
+	int glue_ns[NX_MAXSERVERS];         /* index into ns[] */
+	int nglue;
+};
+
+/* Builds a query with one question; returns its length or -1. */
+int nx_message_query(unsigned char *buf, size_t len, uint16_t id, const char *name,
+		     int qtype, bool rd);
+/* Classifies a reply to the query (id, name, qtype). With want_aa, answers
+ * and denials without the AA bit are NX_LAME (RFC 1034 §4.3.1). */
+void nx_message_classify(const unsigned char *msg, size_t len, uint16_t id,
+			 const char *name, int qtype, bool want_aa, struct nx_reply *out);
+
+/* ---- policy.c ---- */
+/* Copies name in canonical form (lower case, no trailing dot) into out;
+ * false for empty, over 253 characters, empty labels, labels over 63. */
+bool nx_name_canonical(const char *name, char out[NX_NAMEMAX]);
+/* True if canonical name equals suffix or ends with "." + suffix. */
+bool nx_name_under(const char *name, const char *suffix);
+bool nx_name_numeric(const char *name);
+
+/* ---- config.c ---- */
+enum nx_mode { NX_MODE_FALLBACK, NX_MODE_FIRST };
+enum nx_level { NX_LOG_OFF, NX_LOG_ERROR, NX_LOG_WARN, NX_LOG_INFO, NX_LOG_DEBUG };
+
+struct nx_zone {
+	char suffix[NX_NAMEMAX];
+	struct nx_server servers[NX_MAXSERVERS]; /* pinned, numeric */
+	int nservers;
+	char server_names[NX_MAXNS][NX_NAMEMAX]; /* pinned, by host name */
+	uint16_t server_name_ports[NX_MAXNS];
+	int nserver_names;
+	double timeout; /* 0: the global one */
+};
+
+struct nx_backoff {
+	double initial, max, factor, jitter; /* seconds, seconds, ratio, 0..1 */
+};
+
+struct nx_config {
+	bool enabled;
+	double timeout;        /* seconds one lookup may wait in total */
+	double query_timeout;  /* seconds one server may take to answer */
+	enum nx_mode mode;
+	enum nx_level log;
+	struct nx_backoff backoff;
+	struct nx_zone zones[NX_MAXZONES];
+	int nzones;
+};
+
+/* getenv-like: secure_getenv in the library, a table in tests. */
+typedef const char *(*nx_getenv_fn)(const char *name);
+
+void nx_config_defaults(struct nx_config *c);
+/* Reads the file (if any) then the environment. On any error logs one line
+ * and returns -1; the caller must then stay inert. */
+int nx_config_load(struct nx_config *c, nx_getenv_fn env);
+/* Parses a libconfig file into c; exposed for the tests. */
+int nx_config_read_file(struct nx_config *c, const char *path);
+int nx_config_apply_env(struct nx_config *c, nx_getenv_fn env);
+/* "10", "10.0", "0.5" -> seconds; false on anything else or out of range. */
+bool nx_parse_seconds(const char *text, double min, double max, double *out);
+const struct nx_zone *nx_config_zone_for(const struct nx_config *c, const char *canonical);
+
+/* ---- log.c ---- */
+extern enum nx_level nx_log_level;
+void nx_log(enum nx_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool nx_log_parse_level(const char *text, enum nx_level *out);
+
+/* ---- wait.c ---- */
+/* Delay before attempt n+1 (n counts from 0), jittered with r in [0,1):
+ * min(max, initial * factor^n) * (1 - jitter * r). */
+double nx_backoff_delay(const struct nx_backoff *b, unsigned n, double r);
+int64_t nx_now_ms(void);
+double nx_random_unit(void);
+uint16_t nx_random_id(void);
+
+/* ---- probe.c ---- */
+/* Sends one query per qtype to one server (RD as given) and waits for all
+ * replies, at most timeout_ms and never past deadline_ms (nx_now_ms clock).
+ * Replies are classified into out[i]. Returns 0, or -1 on a local error. */
+int nx_probe(const struct nx_server *server, const char *name, const int *qtypes,
+	     int nq, bool rd, int timeout_ms, int64_t deadline_ms, struct nx_reply *out);
+
+/* ---- authority.c ---- */
+struct nx_authority {
+	char apex[NX_NAMEMAX];
+	struct nx_server servers[NX_MAXSERVERS];
+	int nservers;
+	int64_t expires_ms;
+};
+
+/* The system resolver's servers (resolv.conf nameserver lines, port 53). */
+int nx_system_servers(const char *path, struct nx_server *out, int max);
+/* Finds the authoritative servers for the configured zone (pinned or
+ * discovered through the system resolver, cached by TTL). 0 or -1. */
+int nx_authority_for(const struct nx_config *c, const struct nx_zone *zone,
+		     const char *name, int64_t deadline_ms, struct nx_authority *out);
+/* Servers for a child zone named by a referral (glue, else system lookup). */
+int nx_authority_from_referral(const struct nx_config *c, const struct nx_reply *r,
+			       int64_t deadline_ms, struct nx_authority *out);
+void nx_authority_forget(const char *key); /* a suffix or a child apex */
+void nx_authority_reset(void);
+
+/* ---- result.c ---- */
+typedef int (*nx_gai_fn)(const char *, const char *, const struct addrinfo *,
+			 struct addrinfo **);
+typedef void (*nx_freeai_fn)(struct addrinfo *);
+
+/* Builds *res as glibc would for these addresses and hints: each address is
+ * expanded by libc's own numeric getaddrinfo (socket types, services,
+ * AI_V4MAPPED, AI_ADDRCONFIG), then copied into nodes we own. Returns 0 or
+ * an EAI_* code. */
+int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
+		    const char *service, const struct addrinfo *hints,
+		    nx_gai_fn gai, nx_freeai_fn freeai, struct addrinfo **res);
+/* Frees the list if we built it; false if it is not ours. */
+bool nx_result_release(struct addrinfo *ai);
+void nx_result_reset(void);
+
+/* ---- engine.c: the interface between hooks.c and the engine ---- */
+struct nx_libc {
+	nx_gai_fn getaddrinfo;
+	nx_freeai_fn freeaddrinfo;
+};
+
+struct nx_engine {
+	/* Called after libc failed with libc_rc; returns the final code. */
+	int (*getaddrinfo)(const char *node, const char *service,
+			   const struct addrinfo *hints, struct addrinfo **res, int libc_rc);
+	bool (*release)(struct addrinfo *ai);
+};
+
+#define NX_ENGINE_SYMBOL "nxretry_engine_v1"
+typedef const struct nx_engine *(*nx_engine_open_fn)(const struct nx_libc *libc);
+
+#endif

@@ -1,0 +1,117 @@
+/* Nameserver addresses: parsing, printing, and the system resolver's list.
+ * resolv.conf is read here rather than by c-ares, which never reads a file
+ * in nxretry (CVE-2024-25629 lives in c-ares 1.18's reader). */
+#include "nxretry.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int nx_addr_format(const struct nx_addr *a, char *buf, size_t len)
+{
+	return inet_ntop(a->family, a->bytes, buf, (socklen_t)len) ? 0 : -1;
+}
+
+int nx_server_format(const struct nx_server *s, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+	if (nx_addr_format(&s->addr, ip, sizeof ip))
+		return -1;
+	int n;
+	if (s->port == 53)
+		n = snprintf(buf, len, "%s", ip);
+	else if (s->addr.family == AF_INET6)
+		n = snprintf(buf, len, "[%s]:%u", ip, s->port);
+	else
+		n = snprintf(buf, len, "%s:%u", ip, s->port);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static bool parse_port(const char *text, uint16_t *port)
+{
+	char *end;
+	if (*text < '0' || *text > '9')
+		return false;
+	unsigned long v = strtoul(text, &end, 10);
+	if (*end || v == 0 || v > 65535)
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
+int nx_server_parse(const char *text, struct nx_server *out)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port = NULL;
+	memset(out, 0, sizeof *out);
+	out->port = 53;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (!close || (size_t)(close - text - 1) >= sizeof host)
+			return -1;
+		memcpy(host, text + 1, (size_t)(close - text - 1));
+		host[close - text - 1] = 0;
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1])
+			return -1;
+		out->addr.family = AF_INET6;
+	} else {
+		const char *colon = strchr(text, ':');
+		if (colon && strchr(colon + 1, ':')) {
+			/* Bare IPv6: no port can be written without brackets. */
+			if (strlen(text) >= sizeof host)
+				return -1;
+			strcpy(host, text);
+			out->addr.family = AF_INET6;
+		} else {
+			size_t n = colon ? (size_t)(colon - text) : strlen(text);
+			if (n >= sizeof host)
+				return -1;
+			memcpy(host, text, n);
+			host[n] = 0;
+			port = colon ? colon + 1 : NULL;
+			out->addr.family = AF_INET;
+		}
+	}
+	if (inet_pton(out->addr.family, host, out->addr.bytes) != 1)
+		return -1;
+	if (port && !parse_port(port, &out->port))
+		return -1;
+	return 0;
+}
+
+int nx_system_servers(const char *path, struct nx_server *out, int max)
+{
+	FILE *f = fopen(path, "re");
+	char line[512];
+	int n = 0;
+	while (f && n < max && fgets(line, sizeof line, f)) {
+		char *save = NULL;
+		char *key = strtok_r(line, " \t\r\n", &save);
+		char *val = key ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+		if (!key || !val || strcmp(key, "nameserver"))
+			continue;
+		char *scope = strchr(val, '%'); /* fe80::1%eth0: link scope not kept */
+		if (scope)
+			*scope = 0;
+		struct nx_server s = {.port = 53};
+		if (inet_pton(AF_INET, val, s.addr.bytes) == 1)
+			s.addr.family = AF_INET;
+		else if (inet_pton(AF_INET6, val, s.addr.bytes) == 1)
+			s.addr.family = AF_INET6;
+		else
+			continue;
+		out[n++] = s;
+	}
+	if (f)
+		fclose(f);
+	/* glibc's default when resolv.conf names no server. */
+	if (n == 0 && max > 0) {
+		out[0] = (struct nx_server){.addr.family = AF_INET, .port = 53};
+		inet_pton(AF_INET, "127.0.0.1", out[0].addr.bytes);
+		n = 1;
+	}
+	return n;
+}
