@@ -41,7 +41,7 @@ LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
 .PHONY: all check unit lab demo bench install uninstall clean deps lint
-all: $(LIB) $(ENGINE) $(B)/gai
+all: $(LIB) $(ENGINE) $(B)/nxretry-check $(B)/gai
 
 $(B)/obj/%.o: shim/%.c shim/nxretry.h | $(B)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -61,6 +61,9 @@ $(ENGINE): $(ENGINE_OBJ) shim/engine.map
 
 $(B)/engine.a: $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
+
+$(B)/nxretry-check: shim/check.c $(B)/engine.a
+	$(CC) $(CFLAGS) -o $@ $< $(B)/engine.a $(CARES_A) $(LDFLAGS) -lm
 
 $(B)/gai: tests/lab/gai.c | $(B)/obj
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
