@@ -40,6 +40,7 @@ static void load(void)
 /* What one lookup is after, and what it found. */
 struct lookup {
 	const char *name; /* canonical */
+	char name_buf[NX_NAMEMAX];
 	const struct nx_zone *zone;
 	int family, flags;
 	int qtypes[2], nq;
@@ -91,7 +92,10 @@ static void take_answer(struct lookup *l, const struct nx_reply *r, int nq)
 	}
 }
 
-enum round { ROUND_FOUND, ROUND_ABSENT, ROUND_CNAME, ROUND_REFERRAL, ROUND_REFUSED, ROUND_FAILED };
+/* How a round ended. NODATA: the name exists at the server, without the
+ * asked types: the change has landed there, so waiting longer would only
+ * stall programs that ask AAAA first (getent hosts, gethostbyname2). */
+enum round { ROUND_FOUND, ROUND_NODATA, ROUND_ABSENT, ROUND_CNAME, ROUND_REFERRAL, ROUND_REFUSED, ROUND_FAILED };
 
 /* One round: servers in turn until one gives a definitive answer. */
 static enum round probe_round(struct lookup *l, const struct nx_authority *auth, unsigned rot,
@@ -107,12 +111,13 @@ static enum round probe_round(struct lookup *l, const struct nx_authority *auth,
 		if (nx_probe(s, l->name, l->qtypes, l->nq, false, timeout_ms, l->deadline_ms, r))
 			continue;
 		nx_server_format(s, l->server, sizeof l->server);
-		bool found = false, absent = true, cname = true;
+		bool found = false, absent = true, cname = true, nodata = true;
 		for (int q = 0; q < l->nq; q++) {
 			enum nx_status st = r[q].status;
 			found |= st == NX_ANSWER;
 			absent &= st == NX_NXDOMAIN || st == NX_NODATA || st == NX_ANSWER;
 			cname &= st == NX_CNAME;
+			nodata &= st == NX_NODATA;
 			l->last = st;
 			if (st != NX_NXDOMAIN && st != NX_NODATA && st != NX_ANSWER)
 				nx_log(NX_LOG_DEBUG, "%s: %s answered %s", l->name, l->server,
@@ -123,6 +128,8 @@ static enum round probe_round(struct lookup *l, const struct nx_authority *auth,
 			if (l->naddrs)
 				return ROUND_FOUND;
 		}
+		if (nodata)
+			return ROUND_NODATA;
 		if (absent)
 			return ROUND_ABSENT;
 		if (cname && !strcmp(r[0].next, r[l->nq - 1].next)) {
@@ -152,6 +159,7 @@ static enum round wait_for(struct lookup *l)
 		switch (r) {
 		case ROUND_FOUND:
 		case ROUND_CNAME:
+		case ROUND_NODATA:
 			return r;
 		case ROUND_REFERRAL:
 			if (++referrals > MAX_REFERRALS ||
@@ -185,97 +193,165 @@ static enum round wait_for(struct lookup *l)
 	}
 }
 
-static int lookup(const char *node, const char *service, const struct addrinfo *hints,
-		  struct addrinfo **res, int libc_rc, int depth);
+/* What the authority said in the end: addresses, a name without the asked
+ * types, or nothing that changes libc's answer. */
+enum outcome { OUT_FOUND, OUT_NODATA, OUT_LIBC };
+
+static enum outcome resolve(const char *node, int family, int flags, struct lookup *l, int depth);
 
 /* A CNAME whose target the zone's servers do not hold: libc resolves the
- * target, and the bypass applies again if it is under a configured zone. */
-static int follow_cname(const struct lookup *l, const char *service, const struct addrinfo *hints,
-			struct addrinfo **res, int libc_rc, int depth)
+ * target, and the bypass applies again if it is under a configured zone
+ * and libc says it does not exist. */
+static enum outcome follow_cname(struct lookup *l, int depth)
 {
-	if (depth >= NX_MAXCHAIN) {
+	if (depth + 1 >= NX_MAXCHAIN) {
 		nx_log(NX_LOG_WARN, "%s: CNAME chain longer than %d links", l->name, NX_MAXCHAIN);
-		return libc_rc;
+		return OUT_LIBC;
 	}
-	int rc = libc.getaddrinfo(l->cname, service, hints, res);
-	if (rc == EAI_NONAME || rc == EAI_NODATA)
-		rc = lookup(l->cname, service, hints, res, rc, depth + 1);
-	return rc == 0 ? 0 : libc_rc;
+	struct addrinfo h = {.ai_family = l->family, .ai_socktype = SOCK_STREAM,
+			     .ai_flags = AI_CANONNAME | (l->flags & (AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG))};
+	struct addrinfo *res = NULL;
+	int rc = libc.getaddrinfo(l->cname, NULL, &h, &res);
+	if (rc == EAI_NONAME || rc == EAI_NODATA) {
+		struct lookup target;
+		enum outcome o = resolve(l->cname, l->family, l->flags, &target, depth + 1);
+		if (o != OUT_FOUND)
+			return o;
+		memcpy(l->addrs, target.addrs, sizeof l->addrs);
+		l->naddrs = target.naddrs;
+		snprintf(l->canon, sizeof l->canon, "%s", target.canon);
+		return OUT_FOUND;
+	}
+	if (rc)
+		return OUT_LIBC;
+	l->naddrs = 0;
+	snprintf(l->canon, sizeof l->canon, "%s", res->ai_canonname ? res->ai_canonname : l->cname);
+	for (struct addrinfo *ai = res; ai && l->naddrs < NX_MAXADDRS; ai = ai->ai_next) {
+		struct nx_addr a = {.family = ai->ai_family};
+		if (ai->ai_family == AF_INET)
+			memcpy(a.bytes, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
+		else if (ai->ai_family == AF_INET6)
+			memcpy(a.bytes, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
+		else
+			continue;
+		l->addrs[l->naddrs++] = a;
+	}
+	libc.freeaddrinfo(res);
+	return l->naddrs > 0 ? OUT_FOUND : OUT_LIBC;
 }
 
-static int lookup(const char *node, const char *service, const struct addrinfo *hints,
-		  struct addrinfo **res, int libc_rc, int depth)
+/* Asks the authority of the name's zone for its addresses, within the
+ * deadline. True with l->addrs and l->canon set; false when libc's answer
+ * must stand. */
+static enum outcome resolve(const char *node, int family, int flags, struct lookup *l, int depth)
 {
-	struct lookup l;
-	memset(&l, 0, sizeof l);
-	char name[NX_NAMEMAX];
-	if (!nx_name_canonical(node, name) || nx_name_numeric(node))
-		return libc_rc;
-	l.zone = nx_config_zone_for(&cfg, name);
-	if (!l.zone)
-		return libc_rc;
-	l.name = name;
-	l.family = hints ? hints->ai_family : AF_UNSPEC;
-	l.flags = hints ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
-	switch (l.family) {
+	memset(l, 0, sizeof *l);
+	if (!nx_name_canonical(node, l->name_buf) || nx_name_numeric(node))
+		return OUT_LIBC;
+	l->name = l->name_buf;
+	l->zone = nx_config_zone_for(&cfg, l->name);
+	if (!l->zone)
+		return OUT_LIBC;
+	l->family = family;
+	l->flags = flags;
+	switch (family) {
 	case AF_INET:
-		l.qtypes[l.nq++] = NX_T_A;
+		l->qtypes[l->nq++] = NX_T_A;
 		break;
 	case AF_INET6:
-		l.qtypes[l.nq++] = NX_T_AAAA;
-		if (l.flags & AI_V4MAPPED)
-			l.qtypes[l.nq++] = NX_T_A;
+		l->qtypes[l->nq++] = NX_T_AAAA;
+		if (flags & AI_V4MAPPED)
+			l->qtypes[l->nq++] = NX_T_A;
 		break;
 	case AF_UNSPEC:
-		l.qtypes[l.nq++] = NX_T_A;
-		l.qtypes[l.nq++] = NX_T_AAAA;
+		l->qtypes[l->nq++] = NX_T_A;
+		l->qtypes[l->nq++] = NX_T_AAAA;
 		break;
 	default:
-		return libc_rc;
+		return OUT_LIBC;
 	}
-	double timeout = l.zone->timeout > 0 ? l.zone->timeout : cfg.timeout;
-	l.start_ms = nx_now_ms();
-	l.deadline_ms = l.start_ms + (int64_t)(timeout * 1000);
+	double timeout = l->zone->timeout > 0 ? l->zone->timeout : cfg.timeout;
+	l->start_ms = nx_now_ms();
+	l->deadline_ms = l->start_ms + (int64_t)(timeout * 1000);
 
-	enum round r = wait_for(&l);
-	double waited = (double)(nx_now_ms() - l.start_ms) / 1000;
+	enum round r = wait_for(l);
+	double waited = (double)(nx_now_ms() - l->start_ms) / 1000;
 	if (r == ROUND_CNAME)
-		return follow_cname(&l, service, hints, res, libc_rc, depth);
+		return follow_cname(l, depth);
+	if (r == ROUND_NODATA) {
+		nx_log(NX_LOG_INFO, "%s: %s says the name exists without the asked address type "
+		       "(%.2f s)", l->name, l->server, waited);
+		return OUT_NODATA;
+	}
 	if (r != ROUND_FOUND) {
 		nx_log(NX_LOG_INFO, "%s: not found at the authoritative servers after %.2f s "
-		       "(%u attempts, last %s); libc's answer stands", name, waited, l.attempts,
-		       nx_status_name(l.last));
-		return libc_rc;
-	}
-	int rc = nx_result_build(l.addrs, l.naddrs, l.canon, service, hints, libc.getaddrinfo,
-				 libc.freeaddrinfo, res);
-	if (rc) {
-		nx_log(NX_LOG_INFO, "%s: the authoritative addresses do not fit the hints (%s)", name,
-		       gai_strerror(rc));
-		return libc_rc;
+		       "(%u attempts, last %s); libc's answer stands", l->name, waited, l->attempts,
+		       nx_status_name(l->last));
+		return OUT_LIBC;
 	}
 	char first[64] = "";
-	nx_addr_format(&l.addrs[0], first, sizeof first);
+	nx_addr_format(&l->addrs[0], first, sizeof first);
 	nx_log(NX_LOG_INFO, "%s: stale negative answer bypassed: %s answered %s%s after %u "
-	       "attempt%s, %.2f s", name, l.server, first, l.naddrs > 1 ? " (and more)" : "",
-	       l.attempts, l.attempts == 1 ? "" : "s", waited);
-	return 0;
+	       "attempt%s, %.2f s", l->name, l->server, first, l->naddrs > 1 ? " (and more)" : "",
+	       l->attempts, l->attempts == 1 ? "" : "s", waited);
+	return OUT_FOUND;
+}
+
+static bool qualifies(const char *node)
+{
+	pthread_once(&once, load);
+	return ready && node;
 }
 
 static int engine_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 			      struct addrinfo **res, int libc_rc)
 {
-	pthread_once(&once, load);
-	if (!ready || !node || (hints && (hints->ai_flags & AI_NUMERICHOST)))
+	if ((libc_rc != EAI_NONAME && libc_rc != EAI_NODATA) || !qualifies(node) ||
+	    (hints && (hints->ai_flags & AI_NUMERICHOST)))
 		return libc_rc;
-	if (libc_rc != EAI_NONAME && libc_rc != EAI_NODATA)
+	struct lookup l;
+	int family = hints ? hints->ai_family : AF_UNSPEC;
+	int flags = hints ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
+	switch (resolve(node, family, flags, &l, 0)) {
+	case OUT_LIBC:
 		return libc_rc;
-	return lookup(node, service, hints, res, libc_rc, 0);
+	case OUT_NODATA:
+		return EAI_NODATA; /* the stale NXDOMAIN, corrected */
+	case OUT_FOUND:
+		break;
+	}
+	int rc = nx_result_build(l.addrs, l.naddrs, l.canon, service, hints, libc.getaddrinfo,
+				 libc.freeaddrinfo, res);
+	if (rc) {
+		nx_log(NX_LOG_INFO, "%s: the authoritative addresses do not fit the hints (%s)", l.name,
+		       gai_strerror(rc));
+		return libc_rc;
+	}
+	return 0;
+}
+
+static int engine_hostent(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+			  int *herr)
+{
+	if ((*herr != HOST_NOT_FOUND && *herr != NO_DATA) || !qualifies(name))
+		return -1;
+	struct lookup l;
+	switch (resolve(name, af, 0, &l, 0)) {
+	case OUT_LIBC:
+		return -1;
+	case OUT_NODATA:
+		*herr = NO_DATA;
+		return -1;
+	case OUT_FOUND:
+		break;
+	}
+	return nx_result_hostent(l.addrs, l.naddrs, l.canon, l.name, af, ret, buf, buflen);
 }
 
 static const struct nx_engine engine = {
 	.getaddrinfo = engine_getaddrinfo,
 	.release = nx_result_release,
+	.hostent = engine_hostent,
 };
 
 __attribute__((visibility("default"))) const struct nx_engine *

@@ -6,6 +6,7 @@
 #include "nxretry.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,36 +16,46 @@
 
 #define EXPORT __attribute__((visibility("default")))
 #define ENGINE_FILE "libnxretry-engine.so"
+#define HOSTENT_BUF 8192 /* NX_MAXADDRS addresses and two names fit */
 
 /* Set while this thread is inside nxretry: lookups made from there (the
  * engine's own, or a libc module's) go straight to libc. */
 static __thread int inside;
 
-static nx_gai_fn real_getaddrinfo(void)
+/* The next definition of a symbol (libc's), looked up once. */
+static void *next_symbol(void **slot, const char *name)
 {
-	static void *fn;
-	void *f = __atomic_load_n(&fn, __ATOMIC_ACQUIRE);
+	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (!f) {
-		f = dlsym(RTLD_NEXT, "getaddrinfo");
-		__atomic_store_n(&fn, f, __ATOMIC_RELEASE);
+		f = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
 	}
-	nx_gai_fn out;
-	memcpy(&out, &f, sizeof f);
-	return out;
+	return f;
 }
 
-static nx_freeai_fn real_freeaddrinfo(void)
-{
-	static void *fn;
-	void *f = __atomic_load_n(&fn, __ATOMIC_ACQUIRE);
-	if (!f) {
-		f = dlsym(RTLD_NEXT, "freeaddrinfo");
-		__atomic_store_n(&fn, f, __ATOMIC_RELEASE);
+#define REAL(type, name)                                                                  \
+	static type real_##name(void)                                                    \
+	{                                                                                 \
+		static void *slot;                                                        \
+		void *f = next_symbol(&slot, #name);                                      \
+		type fn;                                                                  \
+		memcpy(&fn, &f, sizeof fn);                                               \
+		return fn;                                                                \
 	}
-	nx_freeai_fn out;
-	memcpy(&out, &f, sizeof f);
-	return out;
-}
+
+typedef int (*gethostbyname2_r_fn)(const char *, int, struct hostent *, char *, size_t,
+				   struct hostent **, int *);
+typedef int (*gethostbyname_r_fn)(const char *, struct hostent *, char *, size_t,
+				  struct hostent **, int *);
+typedef struct hostent *(*gethostbyname2_fn)(const char *, int);
+typedef struct hostent *(*gethostbyname_fn)(const char *);
+
+REAL(nx_gai_fn, getaddrinfo)
+REAL(nx_freeai_fn, freeaddrinfo)
+REAL(gethostbyname2_r_fn, gethostbyname2_r)
+REAL(gethostbyname_r_fn, gethostbyname_r)
+REAL(gethostbyname2_fn, gethostbyname2)
+REAL(gethostbyname_fn, gethostbyname)
 
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
 static const struct nx_engine *engine;
@@ -91,6 +102,15 @@ static void load_engine(void)
 	__atomic_store_n(&engine, e, __ATOMIC_RELEASE);
 }
 
+/* Marks this thread as inside nxretry and returns the engine, loading it
+ * on first use; NULL when it is unavailable. The caller clears `inside`. */
+static const struct nx_engine *enter(void)
+{
+	inside = 1;
+	pthread_once(&engine_once, load_engine);
+	return __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
+}
+
 EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 		       struct addrinfo **res)
 {
@@ -100,13 +120,79 @@ EXPORT int getaddrinfo(const char *node, const char *service, const struct addri
 	int rc = real(node, service, hints, res);
 	if ((rc != EAI_NONAME && rc != EAI_NODATA) || !node || inside)
 		return rc;
-	inside = 1;
-	pthread_once(&engine_once, load_engine);
-	const struct nx_engine *e = __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
+	const struct nx_engine *e = enter();
 	if (e)
 		rc = e->getaddrinfo(node, service, hints, res, rc);
 	inside = 0;
 	return rc;
+}
+
+/* The reentrant forms: libc found nothing when it returned 0 with a NULL
+ * result; h_errno says whether the name or only the data is missing. */
+static int hostent_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+		     struct hostent **result, int *h_errnop, int rc)
+{
+	if (rc != 0 || *result || !name || inside ||
+	    (*h_errnop != HOST_NOT_FOUND && *h_errnop != NO_DATA))
+		return rc;
+	const struct nx_engine *e = enter();
+	int got = e ? e->hostent(name, af, ret, buf, buflen, h_errnop) : -1;
+	inside = 0;
+	if (got == 0) {
+		*result = ret;
+		*h_errnop = NETDB_SUCCESS;
+		return 0;
+	}
+	if (got == ERANGE) {
+		*h_errnop = NETDB_INTERNAL;
+		errno = ERANGE;
+		return ERANGE;
+	}
+	return rc;
+}
+
+EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
+			    size_t buflen, struct hostent **result, int *h_errnop)
+{
+	int rc = real_gethostbyname2_r()(name, af, ret, buf, buflen, result, h_errnop);
+	return hostent_r(name, af, ret, buf, buflen, result, h_errnop, rc);
+}
+
+EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
+			   struct hostent **result, int *h_errnop)
+{
+	int rc = real_gethostbyname_r()(name, ret, buf, buflen, result, h_errnop);
+	return hostent_r(name, AF_INET, ret, buf, buflen, result, h_errnop, rc);
+}
+
+/* The non-reentrant forms return per-thread storage, as glibc's do. */
+static struct hostent *hostent_static(const char *name, int af, struct hostent *libc_result)
+{
+	static __thread struct hostent he;
+	static __thread char *buf;
+	if (libc_result || !name || inside || (h_errno != HOST_NOT_FOUND && h_errno != NO_DATA))
+		return libc_result;
+	int herr = h_errno;
+	const struct nx_engine *e = enter();
+	int got = -1;
+	if (e) {
+		if (!buf)
+			buf = malloc(HOSTENT_BUF);
+		got = buf ? e->hostent(name, af, &he, buf, HOSTENT_BUF, &herr) : -1;
+	}
+	inside = 0;
+	h_errno = got == 0 ? NETDB_SUCCESS : herr;
+	return got == 0 ? &he : NULL;
+}
+
+EXPORT struct hostent *gethostbyname2(const char *name, int af)
+{
+	return hostent_static(name, af, real_gethostbyname2()(name, af));
+}
+
+EXPORT struct hostent *gethostbyname(const char *name)
+{
+	return hostent_static(name, AF_INET, real_gethostbyname()(name));
 }
 
 EXPORT void freeaddrinfo(struct addrinfo *ai)

@@ -203,6 +203,11 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 		    nx_gai_fn gai, nx_freeai_fn freeai, struct addrinfo **res);
 /* Frees the list if we built it; false if it is not ours. */
 bool nx_result_release(struct addrinfo *ai);
+/* Fills a hostent as glibc's gethostbyname2_r does: h_name the canonical
+ * name, the asked name as alias when they differ, addresses of family af.
+ * 0, ERANGE when buf is too small, or -1 when no address has that family. */
+int nx_result_hostent(const struct nx_addr *addrs, int naddrs, const char *canon,
+		      const char *asked, int af, struct hostent *ret, char *buf, size_t buflen);
 void nx_result_reset(void);
 
 /* ---- engine.c: the interface between hooks.c and the engine ---- */
@@ -216,6 +221,11 @@ struct nx_engine {
 	int (*getaddrinfo)(const char *node, const char *service,
 			   const struct addrinfo *hints, struct addrinfo **res, int libc_rc);
 	bool (*release)(struct addrinfo *ai);
+	/* Called after libc's gethostbyname*_r found nothing (h_errno in *herr).
+	 * 0: ret filled from buf; ERANGE: buf too small; -1: no addresses, with
+	 * *herr the final h_errno. */
+	int (*hostent)(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+		       int *herr);
 };
 
 #define NX_ENGINE_SYMBOL "nxretry_engine_v1"

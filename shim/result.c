@@ -9,6 +9,7 @@
 #include "nxretry.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,5 +133,58 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 		return EAI_MEMORY;
 	}
 	*res = head;
+	return 0;
+}
+
+/* Carves n bytes aligned for pointers out of buf. */
+static char *carve(char **p, size_t *left, size_t n)
+{
+	size_t pad = (size_t)(-(uintptr_t)*p) & (sizeof(void *) - 1);
+	if (*left < pad + n)
+		return NULL;
+	char *out = *p + pad;
+	*p += pad + n;
+	*left -= pad + n;
+	return out;
+}
+
+int nx_result_hostent(const struct nx_addr *addrs, int naddrs, const char *canon,
+		      const char *asked, int af, struct hostent *ret, char *buf, size_t buflen)
+{
+	int len = af == AF_INET ? 4 : 16, n = 0;
+	for (int i = 0; i < naddrs; i++)
+		n += addrs[i].family == af;
+	if (!n)
+		return -1;
+	bool alias = strcmp(canon, asked) != 0;
+	char *p = buf;
+	size_t left = buflen;
+	char **aliases = (char **)carve(&p, &left, sizeof(char *) * (alias ? 2 : 1));
+	char **list = (char **)carve(&p, &left, sizeof(char *) * (size_t)(n + 1));
+	char *bytes = carve(&p, &left, (size_t)(len * n));
+	char *name = carve(&p, &left, strlen(canon) + 1);
+	char *alias_name = alias ? carve(&p, &left, strlen(asked) + 1) : p;
+	if (!aliases || !list || !bytes || !name || !alias_name)
+		return ERANGE;
+	int k = 0;
+	for (int i = 0; i < naddrs; i++) {
+		if (addrs[i].family != af)
+			continue;
+		memcpy(bytes + len * k, addrs[i].bytes, (size_t)len);
+		list[k] = bytes + len * k;
+		k++;
+	}
+	list[k] = NULL;
+	strcpy(name, canon);
+	if (alias) {
+		strcpy(alias_name, asked);
+		aliases[0] = alias_name;
+	}
+	aliases[alias ? 1 : 0] = NULL;
+	ret->h_name = name;
+	ret->h_aliases = aliases;
+	ret->h_addrtype = af;
+	ret->h_length = len;
+	ret->h_addr_list = list;
 	return 0;
 }
