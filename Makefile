@@ -10,7 +10,7 @@
 PREFIX   ?= /usr/local
 LIBDIR   ?= $(PREFIX)/lib/nxretry
 BINDIR   ?= $(PREFIX)/bin
-SYSCONFDIR ?= /etc
+DOCDIR   ?= $(PREFIX)/share/doc/nxretry
 SANITIZE ?=
 
 CC       ?= cc
@@ -93,15 +93,18 @@ bench: deps all
 lint:
 	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run bench/run
 
-install: $(LIB) $(ENGINE)
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
+install: $(LIB) $(ENGINE) $(B)/nxretry-check
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0644 $(LIB) $(ENGINE) $(DESTDIR)$(LIBDIR)/
-	install -m 0644 config/nxretry.conf $(DESTDIR)$(SYSCONFDIR)/nxretry.conf.example
+	install -m 0755 $(B)/nxretry-check $(DESTDIR)$(LIBDIR)/
+	install -m 0755 scripts/nxretry $(DESTDIR)$(BINDIR)/nxretry
+	install -m 0644 config/nxretry.conf README.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libnxretry.so $(DESTDIR)$(LIBDIR)/libnxretry-engine.so \
-		$(DESTDIR)$(SYSCONFDIR)/nxretry.conf.example
-	-rmdir $(DESTDIR)$(LIBDIR)
+		$(DESTDIR)$(LIBDIR)/nxretry-check $(DESTDIR)$(BINDIR)/nxretry \
+		$(DESTDIR)$(DOCDIR)/nxretry.conf $(DESTDIR)$(DOCDIR)/README.md
+	-rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build build-*
