@@ -32,7 +32,8 @@ else
 endif
 
 ENGINE_SRC = shim/engine.c shim/config.c shim/policy.c shim/message.c shim/probe.c \
-             shim/wait.c shim/authority.c shim/result.c shim/log.c shim/server.c
+             shim/wait.c shim/authority.c shim/result.c shim/log.c shim/server.c \
+             shim/flight.c
 ENGINE_OBJ = $(ENGINE_SRC:shim/%.c=$(B)/obj/%.o)
 HOOK_OBJ   = $(B)/obj/hooks.o
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(wildcard tests/unit/test_*.c)))

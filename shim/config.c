@@ -21,6 +21,7 @@ void nx_config_defaults(struct nx_config *c)
 	memset(c, 0, sizeof *c);
 	c->timeout = 60.0; /* Route 53: changes reach every server within 60 s */
 	c->query_timeout = 0.8;
+	c->fail_fast = 30.0;
 	c->mode = NX_MODE_FALLBACK;
 	c->log = NX_LOG_WARN;
 	c->backoff = (struct nx_backoff){.initial = 0.1, .max = 1.0, .factor = 2.0, .jitter = 0.2};
@@ -248,6 +249,9 @@ static int read_root(const struct reader *r, const config_setting_t *root)
 		} else if (!strcmp(key, "query_timeout")) {
 			if (get_seconds(r, s, 0.01, 60, &c->query_timeout))
 				return -1;
+		} else if (!strcmp(key, "fail_fast")) {
+			if (get_seconds(r, s, 0, 3600, &c->fail_fast))
+				return -1;
 		} else if (!strcmp(key, "mode")) {
 			if (!(v = get_string(r, s)))
 				return -1;
@@ -274,7 +278,7 @@ static int read_root(const struct reader *r, const config_setting_t *root)
 					return -1;
 		} else {
 			return bad(r, s, key,
-				   "unknown setting (timeout, query_timeout, mode, log, backoff, zones)");
+				   "unknown setting (timeout, query_timeout, fail_fast, mode, log, backoff, zones)");
 		}
 	}
 	return 0;

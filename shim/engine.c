@@ -1,8 +1,9 @@
-/* The engine: loaded by hooks.c on the first lookup that libc failed with
- * "no such name" or "no data". It decides whether the name qualifies, asks
- * the zone's authoritative servers until they answer or the deadline
- * passes, and builds the result. Anything short of an answer gives back
- * libc's own error, unchanged. */
+/* The engine: loaded by hooks.c on the first lookup that needs it. It
+ * decides whether the name qualifies, asks the zone's authoritative servers
+ * until they answer or the deadline passes, and builds the result. In
+ * fallback mode anything short of an answer gives back libc's own error,
+ * unchanged; in first mode libc is asked only when the authority cannot
+ * settle the question. */
 #include "nxretry.h"
 
 #include <errno.h>
@@ -13,6 +14,8 @@
 #include <time.h>
 
 #define MAX_REFERRALS 4
+#define KEEP_ANSWER_MAX_S 300
+#define HOSTS_FILE "/etc/hosts"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct nx_config cfg;
@@ -25,6 +28,7 @@ static void after_fork_child(void)
 {
 	nx_authority_reset();
 	nx_result_reset();
+	nx_flight_reset();
 }
 
 static void load(void)
@@ -44,11 +48,11 @@ struct lookup {
 	const struct nx_zone *zone;
 	int family, flags;
 	int qtypes[2], nq;
+	int depth;
 	int64_t start_ms, deadline_ms;
 	unsigned attempts;
-	struct nx_addr addrs[NX_MAXADDRS];
-	int naddrs;
-	char canon[NX_NAMEMAX];
+	struct nx_found found;
+	uint32_t ttl;           /* of the answer used */
 	char cname[NX_NAMEMAX]; /* chain leaving the zone's reply */
 	char server[64];        /* who answered */
 	enum nx_status last;
@@ -81,14 +85,17 @@ static void take_answer(struct lookup *l, const struct nx_reply *r, int nq)
 		order[1] = NULL;
 	if (l->family == AF_UNSPEC)
 		order[0] = a, order[1] = aaaa; /* glibc's order before RFC 6724 sorting */
-	l->naddrs = 0;
+	l->found.naddrs = 0;
+	l->ttl = UINT32_MAX;
 	for (int k = 0; k < 2; k++) {
 		if (!order[k])
 			continue;
-		if (!l->canon[0])
-			snprintf(l->canon, sizeof l->canon, "%s", order[k]->canon);
-		for (int i = 0; i < order[k]->naddrs && l->naddrs < NX_MAXADDRS; i++)
-			l->addrs[l->naddrs++] = order[k]->addrs[i];
+		if (!l->found.canon[0])
+			snprintf(l->found.canon, sizeof l->found.canon, "%s", order[k]->canon);
+		for (int i = 0; i < order[k]->naddrs && l->found.naddrs < NX_MAXADDRS; i++)
+			l->found.addrs[l->found.naddrs++] = order[k]->addrs[i];
+		if (order[k]->ttl < l->ttl)
+			l->ttl = order[k]->ttl;
 	}
 }
 
@@ -125,7 +132,7 @@ static enum round probe_round(struct lookup *l, const struct nx_authority *auth,
 		}
 		if (found) {
 			take_answer(l, r, l->nq);
-			if (l->naddrs)
+			if (l->found.naddrs)
 				return ROUND_FOUND;
 		}
 		if (nodata)
@@ -193,40 +200,30 @@ static enum round wait_for(struct lookup *l)
 	}
 }
 
-/* What the authority said in the end: addresses, a name without the asked
- * types, or nothing that changes libc's answer. */
-enum outcome { OUT_FOUND, OUT_NODATA, OUT_LIBC };
-
-static enum outcome resolve(const char *node, int family, int flags, struct lookup *l, int depth);
+static enum nx_outcome resolve(const char *node, int family, int flags, struct nx_found *out,
+			      int depth);
 
 /* A CNAME whose target the zone's servers do not hold: libc resolves the
  * target, and the bypass applies again if it is under a configured zone
  * and libc says it does not exist. */
-static enum outcome follow_cname(struct lookup *l, int depth)
+static enum nx_outcome follow_cname(struct lookup *l)
 {
-	if (depth + 1 >= NX_MAXCHAIN) {
+	if (l->depth + 1 >= NX_MAXCHAIN) {
 		nx_log(NX_LOG_WARN, "%s: CNAME chain longer than %d links", l->name, NX_MAXCHAIN);
-		return OUT_LIBC;
+		return NX_OUT_LIBC;
 	}
 	struct addrinfo h = {.ai_family = l->family, .ai_socktype = SOCK_STREAM,
 			     .ai_flags = AI_CANONNAME | (l->flags & (AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG))};
 	struct addrinfo *res = NULL;
 	int rc = libc.getaddrinfo(l->cname, NULL, &h, &res);
-	if (rc == EAI_NONAME || rc == EAI_NODATA) {
-		struct lookup target;
-		enum outcome o = resolve(l->cname, l->family, l->flags, &target, depth + 1);
-		if (o != OUT_FOUND)
-			return o;
-		memcpy(l->addrs, target.addrs, sizeof l->addrs);
-		l->naddrs = target.naddrs;
-		snprintf(l->canon, sizeof l->canon, "%s", target.canon);
-		return OUT_FOUND;
-	}
+	if (rc == EAI_NONAME || rc == EAI_NODATA)
+		return resolve(l->cname, l->family, l->flags, &l->found, l->depth + 1);
 	if (rc)
-		return OUT_LIBC;
-	l->naddrs = 0;
-	snprintf(l->canon, sizeof l->canon, "%s", res->ai_canonname ? res->ai_canonname : l->cname);
-	for (struct addrinfo *ai = res; ai && l->naddrs < NX_MAXADDRS; ai = ai->ai_next) {
+		return NX_OUT_LIBC;
+	struct nx_found *f = &l->found;
+	f->naddrs = 0;
+	snprintf(f->canon, sizeof f->canon, "%s", res->ai_canonname ? res->ai_canonname : l->cname);
+	for (struct addrinfo *ai = res; ai && f->naddrs < NX_MAXADDRS; ai = ai->ai_next) {
 		struct nx_addr a = {.family = ai->ai_family};
 		if (ai->ai_family == AF_INET)
 			memcpy(a.bytes, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
@@ -234,67 +231,116 @@ static enum outcome follow_cname(struct lookup *l, int depth)
 			memcpy(a.bytes, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
 		else
 			continue;
-		l->addrs[l->naddrs++] = a;
+		bool seen = false; /* one node per socket type: keep each address once */
+		for (int i = 0; i < f->naddrs && !seen; i++)
+			seen = !memcmp(&f->addrs[i], &a, sizeof a);
+		if (!seen)
+			f->addrs[f->naddrs++] = a;
 	}
 	libc.freeaddrinfo(res);
-	return l->naddrs > 0 ? OUT_FOUND : OUT_LIBC;
+	return f->naddrs > 0 ? NX_OUT_FOUND : NX_OUT_LIBC;
 }
 
-/* Asks the authority of the name's zone for its addresses, within the
- * deadline. True with l->addrs and l->canon set; false when libc's answer
- * must stand. */
-static enum outcome resolve(const char *node, int family, int flags, struct lookup *l, int depth)
+/* The wait itself, run once per name by nx_flight_run; returns how long
+ * its outcome may serve later lookups of the same name. */
+static uint32_t run_lookup(void *ctx, struct nx_found *out)
 {
-	memset(l, 0, sizeof *l);
-	if (!nx_name_canonical(node, l->name_buf) || nx_name_numeric(node))
-		return OUT_LIBC;
-	l->name = l->name_buf;
-	l->zone = nx_config_zone_for(&cfg, l->name);
-	if (!l->zone)
-		return OUT_LIBC;
-	l->family = family;
-	l->flags = flags;
-	switch (family) {
-	case AF_INET:
-		l->qtypes[l->nq++] = NX_T_A;
-		break;
-	case AF_INET6:
-		l->qtypes[l->nq++] = NX_T_AAAA;
-		if (flags & AI_V4MAPPED)
-			l->qtypes[l->nq++] = NX_T_A;
-		break;
-	case AF_UNSPEC:
-		l->qtypes[l->nq++] = NX_T_A;
-		l->qtypes[l->nq++] = NX_T_AAAA;
-		break;
-	default:
-		return OUT_LIBC;
-	}
+	struct lookup *l = ctx;
 	double timeout = l->zone->timeout > 0 ? l->zone->timeout : cfg.timeout;
 	l->start_ms = nx_now_ms();
 	l->deadline_ms = l->start_ms + (int64_t)(timeout * 1000);
 
 	enum round r = wait_for(l);
 	double waited = (double)(nx_now_ms() - l->start_ms) / 1000;
-	if (r == ROUND_CNAME)
-		return follow_cname(l, depth);
-	if (r == ROUND_NODATA) {
+	uint32_t keep = 0;
+	switch (r) {
+	case ROUND_CNAME:
+		l->found.outcome = follow_cname(l);
+		break;
+	case ROUND_NODATA:
 		nx_log(NX_LOG_INFO, "%s: %s says the name exists without the asked address type "
 		       "(%.2f s)", l->name, l->server, waited);
-		return OUT_NODATA;
+		l->found.outcome = NX_OUT_NODATA;
+		break;
+	case ROUND_FOUND: {
+		char first[64] = "";
+		nx_addr_format(&l->found.addrs[0], first, sizeof first);
+		nx_log(NX_LOG_INFO, "%s: stale negative answer bypassed: %s answered %s%s after %u "
+		       "attempt%s, %.2f s", l->name, l->server, first,
+		       l->found.naddrs > 1 ? " (and more)" : "", l->attempts,
+		       l->attempts == 1 ? "" : "s", waited);
+		l->found.outcome = NX_OUT_FOUND;
+		keep = l->ttl < KEEP_ANSWER_MAX_S ? l->ttl : KEEP_ANSWER_MAX_S;
+		break;
 	}
-	if (r != ROUND_FOUND) {
-		nx_log(NX_LOG_INFO, "%s: not found at the authoritative servers after %.2f s "
-		       "(%u attempts, last %s); libc's answer stands", l->name, waited, l->attempts,
+	case ROUND_ABSENT:
+		/* The deadline passed on a name that does not exist: later
+		 * lookups of it fail at once for a while, instead of each
+		 * stalling a program that probes many absent names. */
+		nx_log(NX_LOG_INFO, "%s: still absent at the authoritative servers after %.2f s "
+		       "(%u attempts, last %s)", l->name, waited, l->attempts, nx_status_name(l->last));
+		l->found.outcome = NX_OUT_ABSENT;
+		keep = (uint32_t)cfg.fail_fast;
+		if (keep) {
+			/* NXDOMAIN is about the name, whatever the type asked. */
+			char key[NX_NAMEMAX + 16];
+			snprintf(key, sizeof key, "%s/absent", l->name);
+			nx_flight_remember(key, &l->found, keep);
+		}
+		break;
+	default:
+		nx_log(NX_LOG_INFO, "%s: no usable answer from the authoritative servers after "
+		       "%.2f s (%u attempts, last %s)", l->name, waited, l->attempts,
 		       nx_status_name(l->last));
-		return OUT_LIBC;
+		l->found.outcome = NX_OUT_LIBC;
+		break;
 	}
-	char first[64] = "";
-	nx_addr_format(&l->addrs[0], first, sizeof first);
-	nx_log(NX_LOG_INFO, "%s: stale negative answer bypassed: %s answered %s%s after %u "
-	       "attempt%s, %.2f s", l->name, l->server, first, l->naddrs > 1 ? " (and more)" : "",
-	       l->attempts, l->attempts == 1 ? "" : "s", waited);
-	return OUT_FOUND;
+	*out = l->found;
+	return keep;
+}
+
+/* Asks the authority of the name's zone for its addresses (once per name
+ * at a time in this process, see flight.c). */
+static enum nx_outcome resolve(const char *node, int family, int flags, struct nx_found *out,
+			      int depth)
+{
+	struct lookup l;
+	memset(&l, 0, sizeof l);
+	if (!nx_name_canonical(node, l.name_buf) || nx_name_numeric(node))
+		return NX_OUT_LIBC;
+	l.name = l.name_buf;
+	l.zone = nx_config_zone_for(&cfg, l.name);
+	if (!l.zone)
+		return NX_OUT_LIBC;
+	l.family = family;
+	l.flags = flags;
+	l.depth = depth;
+	switch (family) {
+	case AF_INET:
+		l.qtypes[l.nq++] = NX_T_A;
+		break;
+	case AF_INET6:
+		l.qtypes[l.nq++] = NX_T_AAAA;
+		if (flags & AI_V4MAPPED)
+			l.qtypes[l.nq++] = NX_T_A;
+		break;
+	case AF_UNSPEC:
+		l.qtypes[l.nq++] = NX_T_A;
+		l.qtypes[l.nq++] = NX_T_AAAA;
+		break;
+	default:
+		return NX_OUT_LIBC;
+	}
+	char key[NX_NAMEMAX + 16];
+	snprintf(key, sizeof key, "%s/absent", l.name);
+	if (nx_flight_recall(key, out)) {
+		nx_log(NX_LOG_DEBUG, "%s: absent at the deadline moments ago: failing at once", l.name);
+		return out->outcome;
+	}
+	snprintf(key, sizeof key, "%s/%d/%d", l.name, family,
+		 family == AF_INET6 ? flags & (AI_V4MAPPED | AI_ALL) : 0);
+	nx_flight_run(key, run_lookup, &l, out);
+	return out->outcome;
 }
 
 static bool qualifies(const char *node)
@@ -303,29 +349,65 @@ static bool qualifies(const char *node)
 	return ready && node;
 }
 
+/* The one place where what the authority said becomes an EAI_* code. */
+static int gai_code(enum nx_outcome o, int libc_rc)
+{
+	switch (o) {
+	case NX_OUT_NODATA:
+		return libc_rc == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : EAI_NODATA;
+	case NX_OUT_ABSENT:
+		return libc_rc == NX_LIBC_NOT_ASKED ? EAI_NONAME : libc_rc;
+	case NX_OUT_LIBC:
+		return libc_rc == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : libc_rc;
+	case NX_OUT_FOUND:
+		break;
+	}
+	return 0;
+}
+
+/* ... and where it becomes an h_errno. */
+static int herr_code(enum nx_outcome o, int libc_herr)
+{
+	switch (o) {
+	case NX_OUT_NODATA:
+		return libc_herr == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : NO_DATA;
+	case NX_OUT_ABSENT:
+		return libc_herr == NX_LIBC_NOT_ASKED ? HOST_NOT_FOUND : libc_herr;
+	case NX_OUT_LIBC:
+		return libc_herr == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : libc_herr;
+	case NX_OUT_FOUND:
+		break;
+	}
+	return NETDB_SUCCESS;
+}
+
+/* In first mode, names the hosts file knows go to libc, as its order says. */
+static bool first_skips(const char *node)
+{
+	char name[NX_NAMEMAX];
+	return !nx_name_canonical(node, name) || nx_hosts_has(HOSTS_FILE, name);
+}
+
 static int engine_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 			      struct addrinfo **res, int libc_rc)
 {
-	if ((libc_rc != EAI_NONAME && libc_rc != EAI_NODATA) || !qualifies(node) ||
-	    (hints && (hints->ai_flags & AI_NUMERICHOST)))
-		return libc_rc;
-	struct lookup l;
+	bool first = libc_rc == NX_LIBC_NOT_ASKED;
+	if (!qualifies(node) || (hints && (hints->ai_flags & AI_NUMERICHOST)))
+		return first ? NX_ASK_LIBC : libc_rc;
+	if (first ? first_skips(node) : (libc_rc != EAI_NONAME && libc_rc != EAI_NODATA))
+		return first ? NX_ASK_LIBC : libc_rc;
+	struct nx_found f;
 	int family = hints ? hints->ai_family : AF_UNSPEC;
 	int flags = hints ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
-	switch (resolve(node, family, flags, &l, 0)) {
-	case OUT_LIBC:
-		return libc_rc;
-	case OUT_NODATA:
-		return EAI_NODATA; /* the stale NXDOMAIN, corrected */
-	case OUT_FOUND:
-		break;
-	}
-	int rc = nx_result_build(l.addrs, l.naddrs, l.canon, service, hints, libc.getaddrinfo,
+	enum nx_outcome o = resolve(node, family, flags, &f, 0);
+	if (o != NX_OUT_FOUND)
+		return gai_code(o, libc_rc);
+	int rc = nx_result_build(f.addrs, f.naddrs, f.canon, service, hints, libc.getaddrinfo,
 				 libc.freeaddrinfo, res);
 	if (rc) {
-		nx_log(NX_LOG_INFO, "%s: the authoritative addresses do not fit the hints (%s)", l.name,
+		nx_log(NX_LOG_INFO, "%s: the authoritative addresses do not fit the hints (%s)", node,
 		       gai_strerror(rc));
-		return libc_rc;
+		return first ? NX_ASK_LIBC : libc_rc;
 	}
 	return 0;
 }
@@ -333,25 +415,36 @@ static int engine_getaddrinfo(const char *node, const char *service, const struc
 static int engine_hostent(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
 			  int *herr)
 {
-	if ((*herr != HOST_NOT_FOUND && *herr != NO_DATA) || !qualifies(name))
+	bool first = *herr == NX_LIBC_NOT_ASKED;
+	if (!qualifies(name))
 		return -1;
-	struct lookup l;
-	switch (resolve(name, af, 0, &l, 0)) {
-	case OUT_LIBC:
+	if (first ? first_skips(name) : (*herr != HOST_NOT_FOUND && *herr != NO_DATA))
 		return -1;
-	case OUT_NODATA:
-		*herr = NO_DATA;
+	struct nx_found f;
+	enum nx_outcome o = resolve(name, af, 0, &f, 0);
+	if (o != NX_OUT_FOUND) {
+		*herr = herr_code(o, *herr);
 		return -1;
-	case OUT_FOUND:
-		break;
 	}
-	return nx_result_hostent(l.addrs, l.naddrs, l.canon, l.name, af, ret, buf, buflen);
+	char asked[NX_NAMEMAX];
+	nx_name_canonical(name, asked);
+	int rc = nx_result_hostent(f.addrs, f.naddrs, f.canon, asked, af, ret, buf, buflen);
+	if (rc == -1 && first)
+		*herr = NX_ASK_LIBC;
+	return rc;
+}
+
+static bool engine_first(void)
+{
+	pthread_once(&once, load);
+	return ready && cfg.mode == NX_MODE_FIRST;
 }
 
 static const struct nx_engine engine = {
 	.getaddrinfo = engine_getaddrinfo,
 	.release = nx_result_release,
 	.hostent = engine_hostent,
+	.first = engine_first,
 };
 
 __attribute__((visibility("default"))) const struct nx_engine *

@@ -16,6 +16,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 #define ENGINE_FILE "libnxretry-engine.so"
+#define DEFAULT_CONFIG "/etc/nxretry.conf"
 #define HOSTENT_BUF 8192 /* NX_MAXADDRS addresses and two names fit */
 
 /* Set while this thread is inside nxretry: lookups made from there (the
@@ -111,12 +112,44 @@ static const struct nx_engine *enter(void)
 	return __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
 }
 
+/* Mode "first": the authority is asked before libc. Known from
+ * NXRETRY_MODE without loading anything; a configuration file can only say
+ * it through the engine, which is then loaded on the first lookup. */
+static bool first_mode(void)
+{
+	static int mode = -1;
+	int m = __atomic_load_n(&mode, __ATOMIC_ACQUIRE);
+	if (m >= 0)
+		return m;
+	m = 0;
+	if (!getauxval(AT_SECURE)) {
+		const char *v = secure_getenv("NXRETRY_MODE");
+		const char *file = secure_getenv("NXRETRY_CONFIG");
+		if (v && *v) {
+			m = !strcmp(v, "first");
+		} else if ((file && *file) || access(DEFAULT_CONFIG, F_OK) == 0) {
+			const struct nx_engine *e = enter();
+			m = e && e->first();
+			inside = 0;
+		}
+	}
+	__atomic_store_n(&mode, m, __ATOMIC_RELEASE);
+	return m;
+}
+
 EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 		       struct addrinfo **res)
 {
 	nx_gai_fn real = real_getaddrinfo();
 	if (!real)
 		return EAI_SYSTEM;
+	if (node && !inside && first_mode()) {
+		const struct nx_engine *e = enter();
+		int rc = e ? e->getaddrinfo(node, service, hints, res, NX_LIBC_NOT_ASKED) : NX_ASK_LIBC;
+		inside = 0;
+		if (rc != NX_ASK_LIBC)
+			return rc;
+	}
 	int rc = real(node, service, hints, res);
 	if ((rc != EAI_NONAME && rc != EAI_NODATA) || !node || inside)
 		return rc;
@@ -127,72 +160,121 @@ EXPORT int getaddrinfo(const char *node, const char *service, const struct addri
 	return rc;
 }
 
+/* Asks the engine for a hostent; herr is libc's h_errno, or
+ * NX_LIBC_NOT_ASKED in first mode. Returns 0 (filled), ERANGE, or -1 with
+ * *herr the final h_errno, or NX_ASK_LIBC when libc must answer. */
+static int engine_hostent(const char *name, int af, struct hostent *ret, char *buf,
+			  size_t buflen, int *herr)
+{
+	const struct nx_engine *e = enter();
+	int in = *herr;
+	int got = e ? e->hostent(name, af, ret, buf, buflen, herr) : -1;
+	inside = 0;
+	if (got == -1 && in == NX_LIBC_NOT_ASKED && *herr == NX_LIBC_NOT_ASKED)
+		*herr = NX_ASK_LIBC;
+	return got;
+}
+
 /* The reentrant forms: libc found nothing when it returned 0 with a NULL
- * result; h_errno says whether the name or only the data is missing. */
+ * result; h_errno says whether the name or only the data is missing.
+ * rc is libc's return, or NX_LIBC_NOT_ASKED in first mode. */
 static int hostent_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
 		     struct hostent **result, int *h_errnop, int rc)
 {
-	if (rc != 0 || *result || !name || inside ||
-	    (*h_errnop != HOST_NOT_FOUND && *h_errnop != NO_DATA))
+	int herr = rc == NX_LIBC_NOT_ASKED ? NX_LIBC_NOT_ASKED : *h_errnop;
+	if (rc == NX_LIBC_NOT_ASKED) {
+		if (!name || inside || !first_mode())
+			return NX_ASK_LIBC;
+	} else if (rc != 0 || *result || !name || inside ||
+		   (herr != HOST_NOT_FOUND && herr != NO_DATA)) {
 		return rc;
-	const struct nx_engine *e = enter();
-	int got = e ? e->hostent(name, af, ret, buf, buflen, h_errnop) : -1;
-	inside = 0;
+	}
+	int got = engine_hostent(name, af, ret, buf, buflen, &herr);
 	if (got == 0) {
 		*result = ret;
 		*h_errnop = NETDB_SUCCESS;
 		return 0;
 	}
 	if (got == ERANGE) {
+		*result = NULL;
 		*h_errnop = NETDB_INTERNAL;
 		errno = ERANGE;
 		return ERANGE;
 	}
-	return rc;
+	if (herr == NX_ASK_LIBC)
+		return rc == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : rc;
+	*result = NULL;
+	*h_errnop = herr;
+	return 0;
 }
 
 EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
 			    size_t buflen, struct hostent **result, int *h_errnop)
 {
-	int rc = real_gethostbyname2_r()(name, af, ret, buf, buflen, result, h_errnop);
+	int rc = hostent_r(name, af, ret, buf, buflen, result, h_errnop, NX_LIBC_NOT_ASKED);
+	if (rc != NX_ASK_LIBC)
+		return rc;
+	rc = real_gethostbyname2_r()(name, af, ret, buf, buflen, result, h_errnop);
 	return hostent_r(name, af, ret, buf, buflen, result, h_errnop, rc);
 }
 
 EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
 			   struct hostent **result, int *h_errnop)
 {
-	int rc = real_gethostbyname_r()(name, ret, buf, buflen, result, h_errnop);
+	int rc = hostent_r(name, AF_INET, ret, buf, buflen, result, h_errnop, NX_LIBC_NOT_ASKED);
+	if (rc != NX_ASK_LIBC)
+		return rc;
+	rc = real_gethostbyname_r()(name, ret, buf, buflen, result, h_errnop);
 	return hostent_r(name, AF_INET, ret, buf, buflen, result, h_errnop, rc);
 }
 
-/* The non-reentrant forms return per-thread storage, as glibc's do. */
-static struct hostent *hostent_static(const char *name, int af, struct hostent *libc_result)
+/* The non-reentrant forms return per-thread storage, as glibc's do. With
+ * libc_result NULL and asked false, first mode is tried. */
+static struct hostent *hostent_static(const char *name, int af, bool asked,
+				      struct hostent *libc_result, bool *ask_libc)
 {
 	static __thread struct hostent he;
 	static __thread char *buf;
-	if (libc_result || !name || inside || (h_errno != HOST_NOT_FOUND && h_errno != NO_DATA))
-		return libc_result;
-	int herr = h_errno;
-	const struct nx_engine *e = enter();
-	int got = -1;
-	if (e) {
-		if (!buf)
-			buf = malloc(HOSTENT_BUF);
-		got = buf ? e->hostent(name, af, &he, buf, HOSTENT_BUF, &herr) : -1;
+	*ask_libc = false;
+	if (!asked && (!name || inside || !first_mode())) {
+		*ask_libc = true;
+		return NULL;
 	}
-	inside = 0;
-	h_errno = got == 0 ? NETDB_SUCCESS : herr;
-	return got == 0 ? &he : NULL;
+	if (asked && (libc_result || !name || inside ||
+		      (h_errno != HOST_NOT_FOUND && h_errno != NO_DATA)))
+		return libc_result;
+	int herr = asked ? h_errno : NX_LIBC_NOT_ASKED;
+	if (!buf)
+		buf = malloc(HOSTENT_BUF);
+	int got = buf ? engine_hostent(name, af, &he, buf, HOSTENT_BUF, &herr) : -1;
+	if (got == 0) {
+		h_errno = NETDB_SUCCESS;
+		return &he;
+	}
+	if (herr == NX_ASK_LIBC || herr == NX_LIBC_NOT_ASKED) {
+		*ask_libc = !asked;
+		return NULL;
+	}
+	h_errno = herr;
+	return NULL;
 }
 
 EXPORT struct hostent *gethostbyname2(const char *name, int af)
 {
-	return hostent_static(name, af, real_gethostbyname2()(name, af));
+	bool ask;
+	struct hostent *he = hostent_static(name, af, false, NULL, &ask);
+	if (!ask)
+		return he;
+	return hostent_static(name, af, true, real_gethostbyname2()(name, af), &ask);
 }
 
 EXPORT struct hostent *gethostbyname(const char *name)
 {
-	return hostent_static(name, AF_INET, real_gethostbyname()(name));
+	bool ask;
+	struct hostent *he = hostent_static(name, AF_INET, false, NULL, &ask);
+	if (!ask)
+		return he;
+	return hostent_static(name, AF_INET, true, real_gethostbyname()(name), &ask);
 }
 
 EXPORT void freeaddrinfo(struct addrinfo *ai)

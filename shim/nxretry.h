@@ -105,6 +105,8 @@ bool nx_name_canonical(const char *name, char out[NX_NAMEMAX]);
 /* True if canonical name equals suffix or ends with "." + suffix. */
 bool nx_name_under(const char *name, const char *suffix);
 bool nx_name_numeric(const char *name);
+/* True if the hosts file lists the canonical name (or an alias). */
+bool nx_hosts_has(const char *path, const char *canonical);
 
 /* ---- config.c ---- */
 enum nx_mode { NX_MODE_FALLBACK, NX_MODE_FIRST };
@@ -128,6 +130,7 @@ struct nx_config {
 	bool enabled;
 	double timeout;        /* seconds one lookup may wait in total */
 	double query_timeout;  /* seconds one server may take to answer */
+	double fail_fast;      /* seconds a name that outlived its deadline fails at once */
 	enum nx_mode mode;
 	enum nx_level log;
 	struct nx_backoff backoff;
@@ -210,22 +213,57 @@ int nx_result_hostent(const struct nx_addr *addrs, int naddrs, const char *canon
 		      const char *asked, int af, struct hostent *ret, char *buf, size_t buflen);
 void nx_result_reset(void);
 
+/* ---- flight.c ---- */
+enum nx_outcome {
+	NX_OUT_FOUND,  /* addresses */
+	NX_OUT_NODATA, /* the name exists, without the asked types */
+	NX_OUT_ABSENT, /* still no such name when the deadline passed */
+	NX_OUT_LIBC,   /* the authority could not settle it: libc's answer */
+};
+
+struct nx_found {
+	enum nx_outcome outcome;
+	struct nx_addr addrs[NX_MAXADDRS];
+	int naddrs;
+	char canon[NX_NAMEMAX];
+};
+
+/* Resolves into out; returns how many seconds the outcome may be reused. */
+typedef uint32_t (*nx_flight_fn)(void *ctx, struct nx_found *out);
+/* Runs fn once per key at a time: callers with the same key meanwhile wait
+ * for its outcome, and later ones get it while it is kept. */
+void nx_flight_run(const char *key, nx_flight_fn fn, void *ctx, struct nx_found *out);
+/* A kept outcome for key, if any; and one stored without a flight. */
+bool nx_flight_recall(const char *key, struct nx_found *out);
+void nx_flight_remember(const char *key, const struct nx_found *found, uint32_t keep_s);
+void nx_flight_reset(void);
+
 /* ---- engine.c: the interface between hooks.c and the engine ---- */
 struct nx_libc {
 	nx_gai_fn getaddrinfo;
 	nx_freeai_fn freeaddrinfo;
 };
 
+/* Passed as libc's code in first mode (libc not asked yet); returned when
+ * the engine hands the lookup over to libc. */
+#define NX_LIBC_NOT_ASKED (-10000)
+#define NX_ASK_LIBC (-10001)
+
 struct nx_engine {
-	/* Called after libc failed with libc_rc; returns the final code. */
+	/* Called after libc failed with libc_rc, or before libc with
+	 * NX_LIBC_NOT_ASKED in first mode; returns the final code or
+	 * NX_ASK_LIBC. */
 	int (*getaddrinfo)(const char *node, const char *service,
 			   const struct addrinfo *hints, struct addrinfo **res, int libc_rc);
 	bool (*release)(struct addrinfo *ai);
-	/* Called after libc's gethostbyname*_r found nothing (h_errno in *herr).
-	 * 0: ret filled from buf; ERANGE: buf too small; -1: no addresses, with
-	 * *herr the final h_errno. */
+	/* Called after libc's gethostbyname*_r found nothing (h_errno in *herr),
+	 * or first with *herr NX_LIBC_NOT_ASKED. 0: ret filled from buf;
+	 * ERANGE: buf too small; -1: no addresses, *herr the final h_errno or
+	 * NX_ASK_LIBC (or left as it was). */
 	int (*hostent)(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
 		       int *herr);
+	/* True when the configuration says mode "first". */
+	bool (*first)(void);
 };
 
 #define NX_ENGINE_SYMBOL "nxretry_engine_v1"

@@ -3,6 +3,7 @@
 #include "nxretry.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 bool nx_name_canonical(const char *name, char out[NX_NAMEMAX])
@@ -57,4 +58,24 @@ bool nx_name_numeric(const char *name)
 	memcpy(copy, name, len);
 	copy[len] = 0;
 	return inet_pton(AF_INET6, copy, buf) == 1;
+}
+
+bool nx_hosts_has(const char *path, const char *canonical)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f)) {
+		line[strcspn(line, "#")] = 0;
+		char *save = NULL;
+		char *tok = strtok_r(line, " \t\r\n", &save); /* the address */
+		while (!found && tok && (tok = strtok_r(NULL, " \t\r\n", &save))) {
+			char name[NX_NAMEMAX];
+			found = nx_name_canonical(tok, name) && !strcmp(name, canonical);
+		}
+	}
+	fclose(f);
+	return found;
 }

@@ -1,0 +1,127 @@
+/* Lookups in flight, shared by threads, and outcomes remembered for a while.
+ * Thread pools (libuv, Java, curl's threaded resolver) ask for the same
+ * fresh name from many threads at once: one of them polls the authority,
+ * the others wait for its result, so 32 waiting threads cost the servers
+ * what one costs. */
+#include "nxretry.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MEMO_MAX 256
+
+struct flight {
+	struct flight *next;
+	char key[NX_NAMEMAX + 16];
+	bool done;
+	int refs;
+	int64_t keep_until_ms; /* after done: how long the outcome is served */
+	struct nx_found found;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t landed = PTHREAD_COND_INITIALIZER;
+static struct flight *flights;
+static int nflights;
+
+void nx_flight_reset(void)
+{
+	/* In a fork child: the parent's threads are gone, and so are their
+	 * flights; what the memory held is dropped, not freed (it may be
+	 * mid-update). */
+	pthread_mutex_init(&lock, NULL);
+	pthread_cond_init(&landed, NULL);
+	flights = NULL;
+	nflights = 0;
+}
+
+/* Drops finished flights whose time is up (and the oldest past MEMO_MAX). */
+static void sweep(int64_t now)
+{
+	int kept = 0;
+	for (struct flight **p = &flights; *p;) {
+		struct flight *f = *p;
+		bool expired = f->done && f->refs == 0 && (f->keep_until_ms <= now || kept >= MEMO_MAX);
+		if (expired) {
+			*p = f->next;
+			free(f);
+			nflights--;
+			continue;
+		}
+		kept++;
+		p = &f->next;
+	}
+}
+
+void nx_flight_run(const char *key, nx_flight_fn fn, void *ctx, struct nx_found *out)
+{
+	pthread_mutex_lock(&lock);
+	int64_t now = nx_now_ms();
+	sweep(now);
+	struct flight *f = flights;
+	while (f && strcmp(f->key, key))
+		f = f->next;
+	if (f) {
+		f->refs++;
+		while (!f->done)
+			pthread_cond_wait(&landed, &lock);
+		*out = f->found;
+		f->refs--;
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	f = calloc(1, sizeof *f);
+	if (!f) {
+		pthread_mutex_unlock(&lock);
+		fn(ctx, out); /* no memory to share: still answer */
+		return;
+	}
+	strncpy(f->key, key, sizeof f->key - 1);
+	f->refs = 1;
+	f->next = flights; /* newest first: sweep keeps the newest */
+	flights = f;
+	nflights++;
+	pthread_mutex_unlock(&lock);
+
+	uint32_t keep_s = fn(ctx, out);
+
+	pthread_mutex_lock(&lock);
+	f->found = *out;
+	f->done = true;
+	f->refs--;
+	f->keep_until_ms = nx_now_ms() + (int64_t)keep_s * 1000;
+	pthread_cond_broadcast(&landed);
+	pthread_mutex_unlock(&lock);
+}
+
+bool nx_flight_recall(const char *key, struct nx_found *out)
+{
+	bool found = false;
+	pthread_mutex_lock(&lock);
+	int64_t now = nx_now_ms();
+	for (struct flight *f = flights; f && !found; f = f->next)
+		if (f->done && f->keep_until_ms > now && !strcmp(f->key, key)) {
+			*out = f->found;
+			found = true;
+		}
+	pthread_mutex_unlock(&lock);
+	return found;
+}
+
+void nx_flight_remember(const char *key, const struct nx_found *found, uint32_t keep_s)
+{
+	struct flight *f = calloc(1, sizeof *f);
+	if (!f)
+		return;
+	strncpy(f->key, key, sizeof f->key - 1);
+	f->found = *found;
+	f->done = true;
+	f->keep_until_ms = nx_now_ms() + (int64_t)keep_s * 1000;
+	pthread_mutex_lock(&lock);
+	f->next = flights;
+	flights = f;
+	nflights++;
+	sweep(nx_now_ms());
+	pthread_mutex_unlock(&lock);
+}
