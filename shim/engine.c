@@ -402,6 +402,7 @@ static int engine_getaddrinfo(const char *node, const char *service, const struc
 	enum nx_outcome o = resolve(node, family, flags, &f, 0);
 	if (o != NX_OUT_FOUND)
 		return gai_code(o, libc_rc);
+	nx_result_sort(f.addrs, f.naddrs);
 	int rc = nx_result_build(f.addrs, f.naddrs, f.canon, service, hints, libc.getaddrinfo,
 				 libc.freeaddrinfo, res);
 	if (rc) {

@@ -206,6 +206,8 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 		    nx_gai_fn gai, nx_freeai_fn freeai, struct addrinfo **res);
 /* Frees the list if we built it; false if it is not ours. */
 bool nx_result_release(struct addrinfo *ai);
+/* Orders addresses as glibc orders getaddrinfo results (RFC 6724 §6). */
+void nx_result_sort(struct nx_addr *addrs, int naddrs);
 /* Fills a hostent as glibc's gethostbyname2_r does: h_name the canonical
  * name, the asked name as alias when they differ, addresses of family af.
  * 0, ERANGE when buf is too small, or -1 when no address has that family. */

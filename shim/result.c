@@ -13,6 +13,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct addrinfo **owned;
@@ -187,4 +189,167 @@ int nx_result_hostent(const struct nx_addr *addrs, int naddrs, const char *canon
 	ret->h_length = len;
 	ret->h_addr_list = list;
 	return 0;
+}
+
+/* ---- destination order, as glibc sorts getaddrinfo results ----
+ * RFC 6724 §6 with glibc's default tables (gai.conf is not read): the
+ * rules glibc applies without interface flags are 1 (usable), 2 (matching
+ * scope), 5 (matching label), 6 (precedence), 8 (smaller scope), 9 (longest
+ * prefix, IPv6) and 10 (stable). */
+
+struct prefix {
+	unsigned char bytes[16];
+	int bits, value;
+};
+
+static const struct prefix labels[] = {
+	{{[15] = 1}, 128, 0},
+	{{0x20, 0x02}, 16, 2},
+	{{0}, 96, 3},
+	{{[10] = 0xff, [11] = 0xff}, 96, 4},
+	{{0xfe, 0xc0}, 10, 5},
+	{{0xfc}, 7, 6},
+	{{0x20, 0x01}, 32, 7},
+	{{0}, 0, 1},
+};
+
+static const struct prefix precedences[] = {
+	{{[15] = 1}, 128, 50},
+	{{0x20, 0x02}, 16, 30},
+	{{0}, 96, 20},
+	{{[10] = 0xff, [11] = 0xff}, 96, 10},
+	{{0}, 0, 40},
+};
+
+static void as_v6(const struct nx_addr *a, unsigned char out[16])
+{
+	if (a->family == AF_INET6) {
+		memcpy(out, a->bytes, 16);
+		return;
+	}
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, a->bytes, 4);
+}
+
+static int common_bits(const unsigned char *a, const unsigned char *b, int max)
+{
+	int n = 0;
+	while (n < max && !((a[n / 8] ^ b[n / 8]) & (0x80 >> (n % 8))))
+		n++;
+	return n;
+}
+
+static int lookup_prefix(const struct prefix *t, size_t n, const unsigned char v6[16])
+{
+	for (size_t i = 0; i < n; i++)
+		if (common_bits(t[i].bytes, v6, t[i].bits) == t[i].bits)
+			return t[i].value;
+	return 0;
+}
+
+static int scope_of(const struct nx_addr *a)
+{
+	const unsigned char *b = a->bytes;
+	if (a->family == AF_INET)
+		return (b[0] == 127 || (b[0] == 169 && b[1] == 254)) ? 2 : 14;
+	if (b[0] == 0xff)
+		return b[1] & 0x0f;
+	if ((b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || common_bits(b, labels[0].bytes, 128) == 128)
+		return 2;
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
+		return 5;
+	return 14;
+}
+
+struct ranked {
+	struct nx_addr dest, source;
+	bool usable;
+	int index;
+};
+
+/* The source address the kernel would pick: connect(2) a UDP socket. */
+static bool source_for(const struct nx_addr *dest, struct nx_addr *source)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	memset(&ss, 0, sizeof ss);
+	if (dest->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		memcpy(&in->sin_addr, dest->bytes, 4);
+		len = sizeof *in;
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		in6->sin6_family = AF_INET6;
+		memcpy(&in6->sin6_addr, dest->bytes, 16);
+		len = sizeof *in6;
+	}
+	int fd = socket(dest->family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_IP);
+	if (fd < 0)
+		return false;
+	bool ok = connect(fd, (struct sockaddr *)&ss, len) == 0 &&
+		  getsockname(fd, (struct sockaddr *)&ss, &len) == 0;
+	close(fd);
+	if (!ok)
+		return false;
+	source->family = dest->family;
+	memset(source->bytes, 0, sizeof source->bytes);
+	if (dest->family == AF_INET)
+		memcpy(source->bytes, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	else
+		memcpy(source->bytes, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	return true;
+}
+
+static int compare(const void *pa, const void *pb)
+{
+	const struct ranked *a = pa, *b = pb;
+	unsigned char da[16], db[16], sa[16], sb[16];
+	as_v6(&a->dest, da);
+	as_v6(&b->dest, db);
+	as_v6(&a->source, sa);
+	as_v6(&b->source, sb);
+	if (a->usable != b->usable) /* Rule 1 */
+		return a->usable ? -1 : 1;
+	if (a->usable && b->usable) {
+		bool ma = scope_of(&a->dest) == scope_of(&a->source); /* Rule 2 */
+		bool mb = scope_of(&b->dest) == scope_of(&b->source);
+		if (ma != mb)
+			return ma ? -1 : 1;
+		ma = lookup_prefix(labels, 8, da) == lookup_prefix(labels, 8, sa); /* Rule 5 */
+		mb = lookup_prefix(labels, 8, db) == lookup_prefix(labels, 8, sb);
+		if (ma != mb)
+			return ma ? -1 : 1;
+	}
+	int pa6 = lookup_prefix(precedences, 5, da), pb6 = lookup_prefix(precedences, 5, db);
+	if (pa6 != pb6) /* Rule 6 */
+		return pa6 > pb6 ? -1 : 1;
+	int sa8 = scope_of(&a->dest), sb8 = scope_of(&b->dest);
+	if (sa8 != sb8) /* Rule 8 */
+		return sa8 < sb8 ? -1 : 1;
+	if (a->usable && b->usable && a->dest.family == AF_INET6 && b->dest.family == AF_INET6) {
+		int ca = common_bits(da, sa, 64), cb = common_bits(db, sb, 64); /* Rule 9 */
+		if (ca != cb)
+			return ca > cb ? -1 : 1;
+	}
+	return a->index - b->index; /* Rule 10 */
+}
+
+void nx_result_sort(struct nx_addr *addrs, int naddrs)
+{
+	if (naddrs < 2)
+		return;
+	struct ranked r[NX_MAXADDRS];
+	if (naddrs > NX_MAXADDRS)
+		naddrs = NX_MAXADDRS;
+	for (int i = 0; i < naddrs; i++) {
+		memset(&r[i], 0, sizeof r[i]);
+		r[i].dest = addrs[i];
+		r[i].index = i;
+		r[i].usable = source_for(&addrs[i], &r[i].source);
+	}
+	qsort(r, (size_t)naddrs, sizeof r[0], compare);
+	for (int i = 0; i < naddrs; i++)
+		addrs[i] = r[i].dest;
 }

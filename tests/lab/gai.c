@@ -1,0 +1,212 @@
+/* gai: call getaddrinfo once and print what it returned, one line per node, in a
+ * form the lab tests compare as text:
+ *
+ *   rc=<number> <EAI name or OK> ms=<elapsed milliseconds>
+ *   <inet|inet6> <stream|dgram|raw|socktype> <protocol> <address> <port> [canon=<name>]
+ *
+ * Exit status: 0 when getaddrinfo succeeded, 2 when it failed, 1 on a usage error. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct name_value {
+	const char *name;
+	int value;
+};
+
+static const struct name_value eai_names[] = {
+	{ "OK", 0 },
+	{ "EAI_BADFLAGS", EAI_BADFLAGS },
+	{ "EAI_NONAME", EAI_NONAME },
+	{ "EAI_AGAIN", EAI_AGAIN },
+	{ "EAI_FAIL", EAI_FAIL },
+	{ "EAI_FAMILY", EAI_FAMILY },
+	{ "EAI_SOCKTYPE", EAI_SOCKTYPE },
+	{ "EAI_SERVICE", EAI_SERVICE },
+	{ "EAI_MEMORY", EAI_MEMORY },
+	{ "EAI_SYSTEM", EAI_SYSTEM },
+	{ "EAI_OVERFLOW", EAI_OVERFLOW },
+#ifdef EAI_NODATA
+	{ "EAI_NODATA", EAI_NODATA },
+#endif
+#ifdef EAI_ADDRFAMILY
+	{ "EAI_ADDRFAMILY", EAI_ADDRFAMILY },
+#endif
+#ifdef EAI_INPROGRESS
+	{ "EAI_INPROGRESS", EAI_INPROGRESS },
+	{ "EAI_CANCELED", EAI_CANCELED },
+	{ "EAI_NOTCANCELED", EAI_NOTCANCELED },
+	{ "EAI_ALLDONE", EAI_ALLDONE },
+	{ "EAI_INTR", EAI_INTR },
+#endif
+#ifdef EAI_IDN_ENCODE
+	{ "EAI_IDN_ENCODE", EAI_IDN_ENCODE },
+#endif
+	{ NULL, 0 }
+};
+
+static const struct name_value socktype_names[] = {
+	{ "stream", SOCK_STREAM },
+	{ "dgram", SOCK_DGRAM },
+	{ "raw", SOCK_RAW },
+	{ "0", 0 },
+	{ NULL, 0 }
+};
+
+/* "nohints" is not an AI_ flag: it makes gai pass hints=NULL (glibc then uses
+ * AI_V4MAPPED|AI_ADDRCONFIG), so it is handled apart. */
+static const struct name_value flag_names[] = {
+	{ "canonname", AI_CANONNAME },
+	{ "v4mapped", AI_V4MAPPED },
+	{ "all", AI_ALL },
+	{ "addrconfig", AI_ADDRCONFIG },
+	{ "numerichost", AI_NUMERICHOST },
+	{ "passive", AI_PASSIVE },
+	{ NULL, 0 }
+};
+
+static const char *name_of(const struct name_value *table, int value)
+{
+	for (; table->name; table++)
+		if (table->value == value)
+			return table->name;
+	return NULL;
+}
+
+static int value_of(const struct name_value *table, const char *name, int *value)
+{
+	for (; table->name; table++)
+		if (strcmp(table->name, name) == 0) {
+			*value = table->value;
+			return 0;
+		}
+	return -1;
+}
+
+static void usage(FILE *out)
+{
+	fputs("usage: gai [-4|-6] [-s stream|dgram|raw|0] [-f FLAG,...] [-S SERVICE] NAME\n"
+	      "FLAG: canonname v4mapped all addrconfig numerichost passive nohints\n"
+	      "      (nohints passes hints=NULL)\n", out);
+}
+
+/* Parses "-f canonname,all" into AI_ flags; returns -1 on an unknown name. */
+static int parse_flags(char *list, int *flags, int *nohints)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int flag;
+
+		if (strcmp(tok, "nohints") == 0)
+			*nohints = 1;
+		else if (value_of(flag_names, tok, &flag) == 0)
+			*flags |= flag;
+		else {
+			fprintf(stderr, "gai: unknown flag '%s'\n", tok);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void print_node(const struct addrinfo *ai)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	const char *family = NULL, *socktype = name_of(socktype_names, ai->ai_socktype);
+
+	if (ai->ai_family == AF_INET && ai->ai_addr) {
+		const struct sockaddr_in *sin = (const void *)ai->ai_addr;
+
+		family = "inet";
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof addr);
+		port = ntohs(sin->sin_port);
+	} else if (ai->ai_family == AF_INET6 && ai->ai_addr) {
+		const struct sockaddr_in6 *sin6 = (const void *)ai->ai_addr;
+
+		family = "inet6";
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof addr);
+		port = ntohs(sin6->sin6_port);
+	}
+	if (family)
+		printf("%s", family);
+	else
+		printf("%d", ai->ai_family);
+	if (socktype)
+		printf(" %s", socktype);
+	else
+		printf(" %d", ai->ai_socktype);
+	printf(" %d %s %u", ai->ai_protocol, addr, port);
+	if (ai->ai_canonname)
+		printf(" canon=%s", ai->ai_canonname);
+	putchar('\n');
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC }, *res = NULL;
+	const char *service = NULL, *eai;
+	int opt, rc, nohints = 0;
+	long long start;
+
+	while ((opt = getopt(argc, argv, "46s:f:S:h")) != -1) {
+		switch (opt) {
+		case '4':
+			hints.ai_family = AF_INET;
+			break;
+		case '6':
+			hints.ai_family = AF_INET6;
+			break;
+		case 's':
+			if (value_of(socktype_names, optarg, &hints.ai_socktype) != 0) {
+				fprintf(stderr, "gai: unknown socket type '%s'\n", optarg);
+				return 1;
+			}
+			break;
+		case 'f':
+			if (parse_flags(optarg, &hints.ai_flags, &nohints) != 0)
+				return 1;
+			break;
+		case 'S':
+			service = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 1;
+	}
+
+	start = now_ns();
+	rc = getaddrinfo(argv[optind], service, nohints ? NULL : &hints, &res);
+	eai = name_of(eai_names, rc);
+	printf("rc=%d %s ms=%lld\n", rc, eai ? eai : "EAI_UNKNOWN", (now_ns() - start) / 1000000);
+	if (rc != 0)
+		return 2;
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
+		print_node(ai);
+	freeaddrinfo(res);
+	return 0;
+}
