@@ -11,6 +11,7 @@ PREFIX   ?= /usr/local
 LIBDIR   ?= $(PREFIX)/lib/nxretry
 BINDIR   ?= $(PREFIX)/bin
 DOCDIR   ?= $(PREFIX)/share/doc/nxretry
+MANDIR   ?= $(PREFIX)/share/man
 SANITIZE ?=
 
 CC       ?= cc
@@ -95,16 +96,20 @@ lint:
 	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run bench/run
 
 install: $(LIB) $(ENGINE) $(B)/nxretry-check
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(ENGINE) $(DESTDIR)$(LIBDIR)/
 	install -m 0755 $(B)/nxretry-check $(DESTDIR)$(LIBDIR)/
 	install -m 0755 scripts/nxretry $(DESTDIR)$(BINDIR)/nxretry
 	install -m 0644 config/nxretry.conf README.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/nxretry.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/nxretry.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libnxretry.so $(DESTDIR)$(LIBDIR)/libnxretry-engine.so \
 		$(DESTDIR)$(LIBDIR)/nxretry-check $(DESTDIR)$(BINDIR)/nxretry \
-		$(DESTDIR)$(DOCDIR)/nxretry.conf $(DESTDIR)$(DOCDIR)/README.md
+		$(DESTDIR)$(DOCDIR)/nxretry.conf $(DESTDIR)$(DOCDIR)/README.md \
+		$(DESTDIR)$(MANDIR)/man1/nxretry.1 $(DESTDIR)$(MANDIR)/man5/nxretry.conf.5
 	-rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)
 
 clean:

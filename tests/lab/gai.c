@@ -5,7 +5,9 @@
  *   <inet|inet6> <stream|dgram|raw|socktype> <protocol> <address> <port> [canon=<name>]
  *
  * Exit status: 0 when getaddrinfo succeeded, 2 when it failed, 1 on a usage error. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
