@@ -11,6 +11,7 @@
 
 #include <ares.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 
@@ -52,6 +53,18 @@ static void on_reply(void *arg, int status, int timeouts, unsigned char *abuf, i
 	}
 }
 
+/* c-ares 1.18 opens its sockets without SOCK_CLOEXEC: a thread of the host
+ * program that forks and execs meanwhile must not inherit them. */
+static int on_socket(ares_socket_t fd, int type, void *data)
+{
+	(void)type;
+	(void)data;
+	int flags = fcntl(fd, F_GETFD);
+	if (flags >= 0)
+		fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+	return ARES_SUCCESS;
+}
+
 static int open_channel(ares_channel *ch, const struct nx_server *server, int timeout_ms)
 {
 	struct ares_options o;
@@ -82,6 +95,7 @@ static int open_channel(ares_channel *ch, const struct nx_server *server, int ti
 		ares_destroy(*ch);
 		return -1;
 	}
+	ares_set_socket_callback(*ch, on_socket, NULL);
 	return 0;
 }
 
