@@ -143,12 +143,15 @@ static int add_nameserver(const struct reader *r, const config_setting_t *s, str
 	const char *text = get_string(r, s);
 	if (!text)
 		return -1;
-	if (nx_server_parse(text, &z->servers[z->nservers]) == 0) {
+	struct nx_server server;
+	if (nx_server_parse(text, &server) == 0) {
 		if (z->nservers >= NX_MAXSERVERS)
 			return bad(r, s, "nameservers", "too many addresses");
-		z->nservers++;
+		z->servers[z->nservers++] = server;
 		return 0;
 	}
+	if (text[0] == '[' || strchr(text, ':') != strrchr(text, ':'))
+		return bad(r, s, "nameservers", "not a valid IPv6 address (\"[2001:db8::1]:53\")");
 	/* A host name, with an optional ":port". */
 	char host[NX_NAMEMAX + 8];
 	unsigned long port = 53;
@@ -323,24 +326,32 @@ int nx_config_read_file(struct nx_config *c, const char *path)
 
 static int env_zones(struct nx_config *c, const char *text)
 {
-	struct nx_zone zones[NX_MAXZONES];
-	int n = 0;
 	char buf[4096];
 	if (strlen(text) >= sizeof buf) {
 		nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: too long");
 		return -1;
 	}
+	/* ~130 KiB: on the heap, the first lookup may come from a small-stack
+	 * thread pool worker. */
+	struct nx_zone *zones = calloc(NX_MAXZONES, sizeof *zones);
+	if (!zones) {
+		nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: out of memory");
+		return -1;
+	}
+	int n = 0, rc = 0;
 	strcpy(buf, text);
 	char *save = NULL;
 	for (char *tok = strtok_r(buf, ", \t\n", &save); tok; tok = strtok_r(NULL, ", \t\n", &save)) {
 		if (n >= NX_MAXZONES) {
 			nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: more than %d zones", NX_MAXZONES);
-			return -1;
+			rc = -1;
+			break;
 		}
 		char suffix[NX_NAMEMAX];
 		if (!nx_name_canonical(tok, suffix)) {
 			nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: '%s' is not a valid domain name", tok);
-			return -1;
+			rc = -1;
+			break;
 		}
 		/* A zone the file also names keeps the file's settings. */
 		const struct nx_zone *known = NULL;
@@ -355,9 +366,12 @@ static int env_zones(struct nx_config *c, const char *text)
 		}
 		n++;
 	}
-	memcpy(c->zones, zones, sizeof zones[0] * (size_t)n);
-	c->nzones = n;
-	return 0;
+	if (rc == 0) {
+		memcpy(c->zones, zones, sizeof zones[0] * (size_t)n);
+		c->nzones = n;
+	}
+	free(zones);
+	return rc;
 }
 
 int nx_config_apply_env(struct nx_config *c, nx_getenv_fn env)

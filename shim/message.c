@@ -267,13 +267,14 @@ static void classify_sections(const struct cursor *c, size_t pos, const char *wa
 {
 	const unsigned char *msg = c->msg;
 	unsigned counts[3] = {get16(msg + 6), get16(msg + 8), get16(msg + 10)};
-	for (int s = 0; s < 3; s++) {
+	bool cut = false;
+	for (int s = 0; s < 3 && !cut; s++) {
 		for (unsigned i = 0; i < counts[s]; i++) {
 			struct rr rr;
 			if (!read_rr(c, &pos, &rr)) {
 				if (!out->tc)
 					return; /* NX_MALFORMED */
-				s = 3;      /* a cut message: keep what was read */
+				cut = true; /* a cut message: keep what was read */
 				break;
 			}
 			if (ps->n < MAXRR && rr.type != T_OPT)
@@ -281,7 +282,7 @@ static void classify_sections(const struct cursor *c, size_t pos, const char *wa
 		}
 		if (s == 0)
 			ps->an = ps->n;
-		else if (s == 1)
+		if (s <= 1)
 			ps->ns = ps->n - ps->an;
 	}
 

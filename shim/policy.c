@@ -28,6 +28,8 @@ bool nx_name_canonical(const char *name, char out[NX_NAMEMAX])
 		}
 		out[i] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
 	}
+	if (label == 0)
+		return false; /* "example.com..": an empty last label */
 	out[len] = 0;
 	return true;
 }

@@ -96,6 +96,7 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 		h.ai_protocol = hints->ai_protocol;
 		h.ai_flags = hints->ai_flags;
 	}
+	int caller_flags = h.ai_flags; /* glibc puts the hints' flags in every node */
 	bool want_canon = h.ai_flags & AI_CANONNAME;
 	h.ai_flags = (h.ai_flags & ~AI_CANONNAME) | AI_NUMERICHOST;
 
@@ -119,6 +120,7 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 				free_nodes(head);
 				return EAI_MEMORY;
 			}
+			copy->ai_flags = caller_flags;
 			*tail = copy;
 			tail = &copy->ai_next;
 		}

@@ -88,6 +88,8 @@ int nx_system_servers(const char *path, struct nx_server *out, int max)
 	char line[512];
 	int n = 0;
 	while (f && n < max && fgets(line, sizeof line, f)) {
+		if (line[0] == ' ' || line[0] == '\t')
+			continue; /* glibc reads keywords at the start of a line only */
 		char *save = NULL;
 		char *key = strtok_r(line, " \t\r\n", &save);
 		char *val = key ? strtok_r(NULL, " \t\r\n", &save) : NULL;
@@ -97,7 +99,7 @@ int nx_system_servers(const char *path, struct nx_server *out, int max)
 		if (scope)
 			*scope = 0;
 		struct nx_server s = {.port = 53};
-		if (inet_pton(AF_INET, val, s.addr.bytes) == 1)
+		if (inet_aton(val, (struct in_addr *)s.addr.bytes)) /* "127.0.53" too, as glibc */
 			s.addr.family = AF_INET;
 		else if (inet_pton(AF_INET6, val, s.addr.bytes) == 1)
 			s.addr.family = AF_INET6;
