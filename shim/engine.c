@@ -201,7 +201,7 @@ static enum round wait_for(struct lookup *l)
 }
 
 static enum nx_outcome resolve(const char *node, int family, int flags, struct nx_found *out,
-			      int depth);
+			      int depth, int64_t deadline_ms);
 
 /* A CNAME whose target the zone's servers do not hold: libc resolves the
  * target, and the bypass applies again if it is under a configured zone
@@ -217,7 +217,7 @@ static enum nx_outcome follow_cname(struct lookup *l)
 	struct addrinfo *res = NULL;
 	int rc = libc.getaddrinfo(l->cname, NULL, &h, &res);
 	if (rc == EAI_NONAME || rc == EAI_NODATA)
-		return resolve(l->cname, l->family, l->flags, &l->found, l->depth + 1);
+		return resolve(l->cname, l->family, l->flags, &l->found, l->depth + 1, l->deadline_ms);
 	if (rc)
 		return NX_OUT_LIBC;
 	struct nx_found *f = &l->found;
@@ -248,7 +248,8 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 	struct lookup *l = ctx;
 	double timeout = l->zone->timeout > 0 ? l->zone->timeout : cfg.timeout;
 	l->start_ms = nx_now_ms();
-	l->deadline_ms = l->start_ms + (int64_t)(timeout * 1000);
+	if (!l->deadline_ms) /* a CNAME target keeps the deadline of the name asked */
+		l->deadline_ms = l->start_ms + (int64_t)(timeout * 1000);
 
 	enum round r = wait_for(l);
 	double waited = (double)(nx_now_ms() - l->start_ms) / 1000;
@@ -302,7 +303,7 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 /* Asks the authority of the name's zone for its addresses (once per name
  * at a time in this process, see flight.c). */
 static enum nx_outcome resolve(const char *node, int family, int flags, struct nx_found *out,
-			      int depth)
+			      int depth, int64_t deadline_ms)
 {
 	struct lookup l;
 	memset(&l, 0, sizeof l);
@@ -315,6 +316,7 @@ static enum nx_outcome resolve(const char *node, int family, int flags, struct n
 	l.family = family;
 	l.flags = flags;
 	l.depth = depth;
+	l.deadline_ms = deadline_ms;
 	switch (family) {
 	case AF_INET:
 		l.qtypes[l.nq++] = NX_T_A;
@@ -339,6 +341,13 @@ static enum nx_outcome resolve(const char *node, int family, int flags, struct n
 	}
 	snprintf(key, sizeof key, "%s/%d/%d", l.name, family,
 		 family == AF_INET6 ? flags & (AI_V4MAPPED | AI_ALL) : 0);
+	if (depth > 0) {
+		/* A CNAME target, inside the flight of the name that led here:
+		 * joining another flight could wait on this very thread (a
+		 * chain that loops back), so it is resolved in place. */
+		run_lookup(&l, out);
+		return out->outcome;
+	}
 	nx_flight_run(key, run_lookup, &l, out);
 	return out->outcome;
 }
@@ -399,7 +408,7 @@ static int engine_getaddrinfo(const char *node, const char *service, const struc
 	struct nx_found f;
 	int family = hints ? hints->ai_family : AF_UNSPEC;
 	int flags = hints ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
-	enum nx_outcome o = resolve(node, family, flags, &f, 0);
+	enum nx_outcome o = resolve(node, family, flags, &f, 0, 0);
 	if (o != NX_OUT_FOUND)
 		return gai_code(o, libc_rc);
 	nx_result_sort(f.addrs, f.naddrs);
@@ -422,7 +431,7 @@ static int engine_hostent(const char *name, int af, struct hostent *ret, char *b
 	if (first ? first_skips(name) : (*herr != HOST_NOT_FOUND && *herr != NO_DATA))
 		return -1;
 	struct nx_found f;
-	enum nx_outcome o = resolve(name, af, 0, &f, 0);
+	enum nx_outcome o = resolve(name, af, 0, &f, 0, 0);
 	if (o != NX_OUT_FOUND) {
 		*herr = herr_code(o, *herr);
 		return -1;
