@@ -58,13 +58,18 @@ int main(int argc, char **argv)
 	int64_t deadline = nx_now_ms() + 10000; /* a diagnosis, not a wait */
 
 	printf("name:       %s\n", name);
+	/* The resolvers in turn, as libc would: the first definitive answer. */
 	struct nx_server sys[3];
 	int nsys = nx_system_servers("/etc/resolv.conf", sys, 3);
 	struct nx_reply rr[2];
 	char who[64] = "?";
-	nx_server_format(&sys[0], who, sizeof who);
-	nx_probe(&sys[0], name, both, 2, true, 3000, deadline, rr);
-	(void)nsys;
+	for (int i = 0; i < nsys; i++) {
+		nx_server_format(&sys[i], who, sizeof who);
+		nx_probe(&sys[i], name, both, 2, true, 3000, deadline, rr);
+		enum nx_status st = rr[0].status;
+		if (st == NX_ANSWER || st == NX_NXDOMAIN || st == NX_NODATA || st == NX_CNAME)
+			break;
+	}
 	printf("resolver:   %s says %s", who, verdict_of(rr));
 	if (has_addrs(rr)) {
 		printf(": ");
@@ -94,7 +99,10 @@ int main(int argc, char **argv)
 		printf("authority:  cannot be found (see the line above)\n");
 		return has_addrs(rr) ? 0 : 1;
 	}
-	printf("zone apex:  %s (configured suffix %s)\n", auth.apex, zone->suffix);
+	if (zone == &guessed)
+		printf("zone apex:  %s (from the resolver's SOA)\n", auth.apex);
+	else
+		printf("zone apex:  %s (configured suffix %s)\n", auth.apex, zone->suffix);
 	printf("servers:   ");
 	for (int i = 0; i < auth.nservers; i++) {
 		char s[64];
