@@ -25,7 +25,7 @@ LDFLAGS  += -Wl,-z,relro -Wl,--as-needed
 
 ifneq ($(SANITIZE),)
   B := build-$(SANITIZE)
-  CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+  CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
   LDFLAGS += -fsanitize=$(SANITIZE)
 else
   B := build
@@ -43,7 +43,7 @@ LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
 .PHONY: all check unit lab demo bench install uninstall clean deps lint
-all: $(LIB) $(ENGINE) $(B)/nxretry-check $(B)/gai
+all: $(LIB) $(ENGINE) $(B)/nxretry-check $(B)/gai $(B)/faultdns $(B)/threads
 
 $(B)/obj/%.o: shim/%.c shim/nxretry.h | $(B)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -69,6 +69,10 @@ $(B)/nxretry-check: shim/check.c $(B)/engine.a
 
 $(B)/gai: tests/lab/gai.c | $(B)/obj
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+# Lab tools: the misbehaving DNS server and the threaded getaddrinfo client.
+$(B)/faultdns $(B)/threads: $(B)/%: tests/lab/%.c | $(B)/obj
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a
 	$(CC) $(CFLAGS) -Ishim -o $@ $< tests/unit/util.c $(B)/engine.a $(CARES_A) \

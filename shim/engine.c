@@ -48,12 +48,13 @@ struct lookup {
 	const struct nx_zone *zone;
 	int family, flags;
 	int qtypes[2], nq;
-	int depth;
 	int64_t start_ms, deadline_ms;
 	unsigned attempts;
 	struct nx_found found;
 	uint32_t ttl;           /* of the answer used */
 	char cname[NX_NAMEMAX]; /* chain leaving the zone's reply */
+	int links;              /* CNAME links followed so far, all replies */
+	bool first;             /* mode first: libc is there to ask after one failed round */
 	char server[64];        /* who answered */
 	enum nx_status last;
 };
@@ -102,7 +103,7 @@ static void take_answer(struct lookup *l, const struct nx_reply *r, int nq)
 /* How a round ended. NODATA: the name exists at the server, without the
  * asked types: the change has landed there, so waiting longer would only
  * stall programs that ask AAAA first (getent hosts, gethostbyname2). */
-enum round { ROUND_FOUND, ROUND_NODATA, ROUND_ABSENT, ROUND_CNAME, ROUND_REFERRAL, ROUND_REFUSED, ROUND_FAILED };
+enum round { ROUND_FOUND, ROUND_NODATA, ROUND_ABSENT, ROUND_LOOP, ROUND_CNAME, ROUND_REFERRAL, ROUND_REFUSED, ROUND_FAILED };
 
 /* One round: servers in turn until one gives a definitive answer. */
 static enum round probe_round(struct lookup *l, const struct nx_authority *auth, unsigned rot,
@@ -118,12 +119,13 @@ static enum round probe_round(struct lookup *l, const struct nx_authority *auth,
 		if (nx_probe(s, l->name, l->qtypes, l->nq, false, timeout_ms, l->deadline_ms, r))
 			continue;
 		nx_server_format(s, l->server, sizeof l->server);
-		bool found = false, absent = true, cname = true, nodata = true;
+		bool found = false, absent = true, cname = true, nodata = true, loop = false;
 		for (int q = 0; q < l->nq; q++) {
 			enum nx_status st = r[q].status;
 			found |= st == NX_ANSWER;
 			absent &= st == NX_NXDOMAIN || st == NX_NODATA || st == NX_ANSWER;
 			cname &= st == NX_CNAME;
+			loop |= st == NX_LOOP;
 			nodata &= st == NX_NODATA;
 			l->last = st;
 			if (st != NX_NXDOMAIN && st != NX_NODATA && st != NX_ANSWER)
@@ -131,6 +133,9 @@ static enum round probe_round(struct lookup *l, const struct nx_authority *auth,
 				       nx_status_name(st));
 		}
 		if (found) {
+			for (int q = 0; q < l->nq; q++)
+				if (r[q].status == NX_ANSWER && l->links + r[q].chain > NX_MAXCHAIN)
+					return ROUND_LOOP; /* over 8 links across replies */
 			take_answer(l, r, l->nq);
 			if (l->found.naddrs)
 				return ROUND_FOUND;
@@ -139,8 +144,13 @@ static enum round probe_round(struct lookup *l, const struct nx_authority *auth,
 			return ROUND_NODATA;
 		if (absent)
 			return ROUND_ABSENT;
+		if (loop)
+			return ROUND_LOOP; /* definitive: asking again gives the same */
 		if (cname && !strcmp(r[0].next, r[l->nq - 1].next)) {
 			snprintf(l->cname, sizeof l->cname, "%s", r[0].next);
+			l->links += r[0].chain;
+			if (l->links > NX_MAXCHAIN)
+				return ROUND_LOOP;
 			return ROUND_CNAME;
 		}
 		if (r[0].status == NX_REFERRAL) {
@@ -167,6 +177,7 @@ static enum round wait_for(struct lookup *l)
 		case ROUND_FOUND:
 		case ROUND_CNAME:
 		case ROUND_NODATA:
+		case ROUND_LOOP:
 			return r;
 		case ROUND_REFERRAL:
 			if (++referrals > MAX_REFERRALS ||
@@ -186,6 +197,8 @@ static enum round wait_for(struct lookup *l)
 		case ROUND_FAILED:
 			if (strcmp(auth.apex, l->zone->suffix) && !nx_name_under(l->zone->suffix, auth.apex))
 				nx_authority_forget(auth.apex); /* a child zone that stopped working */
+			if (l->first)
+				return r; /* no server answers: libc has not been asked yet */
 			break;
 		case ROUND_ABSENT:
 			break;
@@ -200,24 +213,27 @@ static enum round wait_for(struct lookup *l)
 	}
 }
 
-static enum nx_outcome resolve(const char *node, int family, int flags, struct nx_found *out,
-			      int depth, int64_t deadline_ms);
+static enum nx_outcome resolve(const char *node, int family, int flags, bool first,
+			      struct nx_found *out, int links, int64_t deadline_ms);
 
-/* A CNAME whose target the zone's servers do not hold: libc resolves the
- * target, and the bypass applies again if it is under a configured zone
- * and libc says it does not exist. */
+/* A CNAME whose target the zone's servers do not hold: the target's own
+ * authority when it is under a configured zone (the bypass applies to it
+ * too), else libc. */
 static enum nx_outcome follow_cname(struct lookup *l)
 {
-	if (l->depth + 1 >= NX_MAXCHAIN) {
-		nx_log(NX_LOG_WARN, "%s: CNAME chain longer than %d links", l->name, NX_MAXCHAIN);
-		return NX_OUT_LIBC;
+	char target[NX_NAMEMAX];
+	if (nx_name_canonical(l->cname, target) && nx_config_zone_for(&cfg, target)) {
+		/* Under a configured zone: its authority first, so that every
+		 * link is counted and a pending target is waited for. */
+		enum nx_outcome o = resolve(target, l->family, l->flags, l->first, &l->found,
+					    l->links, l->deadline_ms);
+		if (o != NX_OUT_LIBC)
+			return o;
 	}
 	struct addrinfo h = {.ai_family = l->family, .ai_socktype = SOCK_STREAM,
 			     .ai_flags = AI_CANONNAME | (l->flags & (AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG))};
 	struct addrinfo *res = NULL;
 	int rc = libc.getaddrinfo(l->cname, NULL, &h, &res);
-	if (rc == EAI_NONAME || rc == EAI_NODATA)
-		return resolve(l->cname, l->family, l->flags, &l->found, l->depth + 1, l->deadline_ms);
 	if (rc)
 		return NX_OUT_LIBC;
 	struct nx_found *f = &l->found;
@@ -302,8 +318,8 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 
 /* Asks the authority of the name's zone for its addresses (once per name
  * at a time in this process, see flight.c). */
-static enum nx_outcome resolve(const char *node, int family, int flags, struct nx_found *out,
-			      int depth, int64_t deadline_ms)
+static enum nx_outcome resolve(const char *node, int family, int flags, bool first,
+			      struct nx_found *out, int links, int64_t deadline_ms)
 {
 	struct lookup l;
 	memset(&l, 0, sizeof l);
@@ -315,8 +331,9 @@ static enum nx_outcome resolve(const char *node, int family, int flags, struct n
 		return NX_OUT_LIBC;
 	l.family = family;
 	l.flags = flags;
-	l.depth = depth;
+	l.links = links;
 	l.deadline_ms = deadline_ms;
+	l.first = first;
 	switch (family) {
 	case AF_INET:
 		l.qtypes[l.nq++] = NX_T_A;
@@ -333,15 +350,15 @@ static enum nx_outcome resolve(const char *node, int family, int flags, struct n
 	default:
 		return NX_OUT_LIBC;
 	}
-	char key[NX_NAMEMAX + 16];
+	char key[NX_NAMEMAX + 24];
 	snprintf(key, sizeof key, "%s/absent", l.name);
 	if (nx_flight_recall(key, out)) {
 		nx_log(NX_LOG_DEBUG, "%s: absent at the deadline moments ago: failing at once", l.name);
 		return out->outcome;
 	}
-	snprintf(key, sizeof key, "%s/%d/%d", l.name, family,
-		 family == AF_INET6 ? flags & (AI_V4MAPPED | AI_ALL) : 0);
-	if (depth > 0) {
+	snprintf(key, sizeof key, "%s/%d/%d/%d", l.name, family,
+		 family == AF_INET6 ? flags & (AI_V4MAPPED | AI_ALL) : 0, first);
+	if (links > 0) {
 		/* A CNAME target, inside the flight of the name that led here:
 		 * joining another flight could wait on this very thread (a
 		 * chain that loops back), so it is resolved in place. */
@@ -390,8 +407,9 @@ static int herr_code(enum nx_outcome o, int libc_herr)
 	return NETDB_SUCCESS;
 }
 
-/* In first mode, names the hosts file knows go to libc, as its order says. */
-static bool first_skips(const char *node)
+/* Names the hosts file knows are libc's to answer, in either mode: its
+ * answer (even "no address of this family") is not a stale cache. */
+static bool in_hosts(const char *node)
 {
 	char name[NX_NAMEMAX];
 	return !nx_name_canonical(node, name) || nx_hosts_has(HOSTS_FILE, name);
@@ -403,12 +421,14 @@ static int engine_getaddrinfo(const char *node, const char *service, const struc
 	bool first = libc_rc == NX_LIBC_NOT_ASKED;
 	if (!qualifies(node) || (hints && (hints->ai_flags & AI_NUMERICHOST)))
 		return first ? NX_ASK_LIBC : libc_rc;
-	if (first ? first_skips(node) : (libc_rc != EAI_NONAME && libc_rc != EAI_NODATA))
+	if (!first && libc_rc != EAI_NONAME && libc_rc != EAI_NODATA)
+		return libc_rc;
+	if (in_hosts(node))
 		return first ? NX_ASK_LIBC : libc_rc;
 	struct nx_found f;
 	int family = hints ? hints->ai_family : AF_UNSPEC;
 	int flags = hints ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
-	enum nx_outcome o = resolve(node, family, flags, &f, 0, 0);
+	enum nx_outcome o = resolve(node, family, flags, first, &f, 0, 0);
 	if (o != NX_OUT_FOUND)
 		return gai_code(o, libc_rc);
 	nx_result_sort(f.addrs, f.naddrs);
@@ -428,10 +448,12 @@ static int engine_hostent(const char *name, int af, struct hostent *ret, char *b
 	bool first = *herr == NX_LIBC_NOT_ASKED;
 	if (!qualifies(name))
 		return -1;
-	if (first ? first_skips(name) : (*herr != HOST_NOT_FOUND && *herr != NO_DATA))
+	if (!first && *herr != HOST_NOT_FOUND && *herr != NO_DATA)
+		return -1;
+	if (in_hosts(name))
 		return -1;
 	struct nx_found f;
-	enum nx_outcome o = resolve(name, af, 0, &f, 0, 0);
+	enum nx_outcome o = resolve(name, af, 0, first, &f, 0, 0);
 	if (o != NX_OUT_FOUND) {
 		*herr = herr_code(o, *herr);
 		return -1;

@@ -19,6 +19,7 @@ const char *nx_status_name(enum nx_status s)
 		[NX_NODATA] = "NODATA",       [NX_CNAME] = "CNAME",
 		[NX_REFERRAL] = "referral",   [NX_REFUSED] = "REFUSED",
 		[NX_SERVFAIL] = "SERVFAIL",   [NX_LAME] = "lame (not authoritative)",
+		[NX_LOOP] = "CNAME loop or chain over 8 links",
 		[NX_MISMATCH] = "mismatched reply", [NX_TRUNCATED] = "truncated",
 		[NX_MALFORMED] = "malformed reply", [NX_RCODE] = "error rcode",
 		[NX_TIMEOUT] = "timeout",     [NX_UNREACHABLE] = "unreachable",
@@ -243,7 +244,7 @@ static void collect_answer(const struct cursor *c, const struct parsed *ps, cons
 		if (!cname)
 			break;
 		if (link == NX_MAXCHAIN) {
-			out->status = NX_MALFORMED; /* a loop or an overlong chain */
+			out->status = NX_LOOP; /* a loop or an overlong chain */
 			return;
 		}
 		ttl = min32(ttl, cname->ttl);
@@ -311,7 +312,7 @@ static void classify_sections(const struct cursor *c, size_t pos, const char *wa
 	strcpy(out->canon, want);
 	if (out->rcode == 0)
 		collect_answer(c, ps, want, qtype, out);
-	if (out->status == NX_MALFORMED)
+	if (out->status == NX_MALFORMED || out->status == NX_LOOP)
 		return;
 
 	if (out->status == NX_NODATA && out->rcode == 3)

@@ -37,6 +37,7 @@ enum nx_status {
 	NX_REFUSED,
 	NX_SERVFAIL,
 	NX_LAME,      /* an answer without AA from a server asked as authority */
+	NX_LOOP,      /* a CNAME loop or a chain over NX_MAXCHAIN links */
 	NX_MISMATCH,  /* id, question or QR bit do not match ours */
 	NX_TRUNCATED, /* TC set and no usable content */
 	NX_MALFORMED, /* cannot be parsed */

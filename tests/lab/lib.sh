@@ -129,9 +129,13 @@ stale_name() {
 		"$("$DNSLAB" resolve "$1" A) $("$DNSLAB" resolve "$1" AAAA)"
 }
 
+# The library file: NXRETRY_LIB is an LD_PRELOAD list, with a sanitizer's
+# runtime before the library in sanitized builds (make check SANITIZE=...).
+LIB_FILE=${NXRETRY_LIB##* }
+
 require_lib() {
-	if [ ! -f "$NXRETRY_LIB" ]; then
-		fail "$NXRETRY_LIB not built"
+	if [ ! -f "$LIB_FILE" ]; then
+		fail "$LIB_FILE not built"
 		return 1
 	fi
 }

@@ -11,7 +11,7 @@ gethostbyname gethostbyname2 gethostbyname2_r gethostbyname_r getnameinfo"
 
 # Defined dynamic symbols, without version suffixes. Type A entries are version nodes, not symbols.
 exported() {
-	nm -D --defined-only "$NXRETRY_LIB" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' | sort -u
+	nm -D --defined-only "$LIB_FILE" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' | sort -u
 }
 
 test_exports() {
@@ -24,7 +24,7 @@ test_exports() {
 		"$(grep -vxF -f <(tr -s ' \n' '\n' <<<"$ENTRY_POINTS") <<<"$symbols" || true)"
 	expect_eq "no ares_* or nx_* symbol" "" "$(grep -E '^(ares_|nx_)' <<<"$symbols" || true)"
 	expect_eq "no c-ares symbol taken from the host process" "" \
-		"$(nm -D --undefined-only "$NXRETRY_LIB" | awk '{ print $NF }' | grep '^ares_' || true)"
+		"$(nm -D --undefined-only "$LIB_FILE" | awk '{ print $NF }' | grep '^ares_' || true)"
 }
 
 run_tests test_exports
