@@ -143,14 +143,16 @@ int nx_probe(const struct nx_server *server, const char *name, const int *qtypes
 		if (now >= deadline_ms)
 			break;
 		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-		int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+		/* The bit tests by hand: ARES_GETSOCK_WRITABLE shifts a signed 1
+		 * into bit 31 for the last socket. */
+		unsigned bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
 		struct pollfd fds[ARES_GETSOCK_MAXNUM];
 		int nfds = 0;
 		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
 			short ev = 0;
-			if (ARES_GETSOCK_READABLE(bits, i))
+			if (bits & (1u << i))
 				ev |= POLLIN;
-			if (ARES_GETSOCK_WRITABLE(bits, i))
+			if (bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
 				ev |= POLLOUT;
 			if (!ev)
 				continue;
