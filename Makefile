@@ -36,7 +36,7 @@ ENGINE_SRC = shim/engine.c shim/config.c shim/policy.c shim/message.c shim/probe
              shim/wait.c shim/authority.c shim/result.c shim/log.c shim/server.c \
              shim/flight.c
 ENGINE_OBJ = $(ENGINE_SRC:shim/%.c=$(B)/obj/%.o)
-HOOK_OBJ   = $(B)/obj/hooks.o
+HOOK_OBJ   = $(B)/obj/hooks.o $(B)/obj/policy.o
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(wildcard tests/unit/test_*.c)))
 
 LIB        = $(B)/libnxretry.so
@@ -59,7 +59,7 @@ $(LIB): $(HOOK_OBJ) shim/libnxretry.map
 # ares_* symbols; a dynamic libcares would bind to Node's inside Node).
 $(ENGINE): $(ENGINE_OBJ) shim/engine.map
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/engine.map -Wl,--exclude-libs,ALL \
-		-o $@ $(ENGINE_OBJ) $(CARES_A) -lm
+		-o $@ $(ENGINE_OBJ) $(CARES_A)
 
 $(B)/engine.a: $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^

@@ -55,6 +55,7 @@ struct lookup {
 	char cname[NX_NAMEMAX]; /* chain leaving the zone's reply */
 	int links;              /* CNAME links followed so far, all replies */
 	bool first;             /* mode first: libc is there to ask after one failed round */
+	bool narrow;            /* the name does not exist: one type per round will do */
 	char server[64];        /* who answered */
 	enum nx_status last;
 };
@@ -116,37 +117,51 @@ static enum round probe_round(struct lookup *l, const struct nx_authority *auth,
 		const struct nx_server *s = &auth->servers[(rot + (unsigned)i) % (unsigned)auth->nservers];
 		if (nx_now_ms() >= l->deadline_ms)
 			break;
-		if (nx_probe(s, l->name, l->qtypes, l->nq, false, timeout_ms, l->deadline_ms, r))
+		/* NXDOMAIN denies every type of the name (RFC 8020): while the
+		 * name does not exist, one query per round says as much as
+		 * all. Once it answers otherwise, ask again for every type. */
+		int nq = l->narrow ? 1 : l->nq;
+		if (nx_probe(s, l->name, l->qtypes, nq, false, timeout_ms, l->deadline_ms, r))
 			continue;
 		nx_server_format(s, l->server, sizeof l->server);
+		if (l->narrow && (r[0].status == NX_ANSWER || r[0].status == NX_NODATA ||
+				  r[0].status == NX_CNAME || r[0].status == NX_LOOP)) {
+			l->narrow = false;
+			i--; /* the same server, every type, at once */
+			continue;
+		}
 		bool found = false, absent = true, cname = true, nodata = true, loop = false;
-		for (int q = 0; q < l->nq; q++) {
+		bool nxdomain = true;
+		for (int q = 0; q < nq; q++) {
 			enum nx_status st = r[q].status;
 			found |= st == NX_ANSWER;
 			absent &= st == NX_NXDOMAIN || st == NX_NODATA || st == NX_ANSWER;
 			cname &= st == NX_CNAME;
 			loop |= st == NX_LOOP;
 			nodata &= st == NX_NODATA;
+			nxdomain &= st == NX_NXDOMAIN;
 			l->last = st;
 			if (st != NX_NXDOMAIN && st != NX_NODATA && st != NX_ANSWER)
 				nx_log(NX_LOG_DEBUG, "%s: %s answered %s", l->name, l->server,
 				       nx_status_name(st));
 		}
 		if (found) {
-			for (int q = 0; q < l->nq; q++)
+			for (int q = 0; q < nq; q++)
 				if (r[q].status == NX_ANSWER && l->links + r[q].chain > NX_MAXCHAIN)
 					return ROUND_LOOP; /* over 8 links across replies */
-			take_answer(l, r, l->nq);
+			take_answer(l, r, nq);
 			if (l->found.naddrs)
 				return ROUND_FOUND;
 		}
 		if (nodata)
 			return ROUND_NODATA;
-		if (absent)
+		if (absent) {
+			l->narrow = nxdomain && l->nq > 1;
 			return ROUND_ABSENT;
+		}
 		if (loop)
 			return ROUND_LOOP; /* definitive: asking again gives the same */
-		if (cname && !strcmp(r[0].next, r[l->nq - 1].next)) {
+		if (cname && !strcmp(r[0].next, r[nq - 1].next)) {
 			snprintf(l->cname, sizeof l->cname, "%s", r[0].next);
 			l->links += r[0].chain;
 			if (l->links > NX_MAXCHAIN)
@@ -265,7 +280,9 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 	double timeout = l->zone->timeout > 0 ? l->zone->timeout : cfg.timeout;
 	l->start_ms = nx_now_ms();
 	if (!l->deadline_ms) /* a CNAME target keeps the deadline of the name asked */
-		l->deadline_ms = l->start_ms + (int64_t)(timeout * 1000);
+		/* +1: the clock is in whole milliseconds, and libc's answer must
+		 * not come back before the timeout has fully passed. */
+		l->deadline_ms = l->start_ms + (int64_t)(timeout * 1000) + 1;
 
 	enum round r = wait_for(l);
 	double waited = (double)(nx_now_ms() - l->start_ms) / 1000;

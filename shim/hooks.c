@@ -15,13 +15,14 @@
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
+#define COLD __attribute__((noinline, cold)) /* keeps the hooks' fast path short */
 #define ENGINE_FILE "libnxretry-engine.so"
 #define DEFAULT_CONFIG "/etc/nxretry.conf"
 #define HOSTENT_BUF 8192 /* NX_MAXADDRS addresses and two names fit */
 
 /* Set while this thread is inside nxretry: lookups made from there (the
  * engine's own, or a libc module's) go straight to libc. */
-static __thread int inside;
+static __thread int inside __attribute__((tls_model("initial-exec")));
 
 /* The next definition of a symbol (libc's), looked up once. */
 static void *next_symbol(void **slot, const char *name)
@@ -112,29 +113,125 @@ static const struct nx_engine *enter(void)
 	return __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
 }
 
-/* Mode "first": the authority is asked before libc. Known from
- * NXRETRY_MODE without loading anything; a configuration file can only say
- * it through the engine, which is then loaded on the first lookup. */
-static bool first_mode(void)
+/* What this process asked of nxretry, decided on its first lookup (never
+ * at load time). Without a configuration file the environment says it
+ * all: with no NXRETRY_ZONES nothing concerns nxretry, and names outside
+ * them never load the engine. A file, or a value only the engine can
+ * judge (and report), leaves each decision to the engine. */
+enum scope_kind { SCOPE_NONE, SCOPE_ZONES, SCOPE_ENGINE };
+
+struct scope {
+	enum scope_kind kind;
+	bool first; /* mode "first" */
+	int nzones;
+	char (*zones)[NX_NAMEMAX];
+};
+
+static struct scope scope;
+static int scope_ready;
+static pthread_once_t scope_once = PTHREAD_ONCE_INIT;
+
+static void scope_from_zones(struct scope *s, const char *text)
 {
-	static int mode = -1;
-	int m = __atomic_load_n(&mode, __ATOMIC_ACQUIRE);
-	if (m >= 0)
-		return m;
-	m = 0;
+	char copy[4096], (*zones)[NX_NAMEMAX] = NULL;
+	int n = 0;
+	if (strlen(text) >= sizeof copy)
+		goto engine;
+	strcpy(copy, text);
+	char *save = NULL;
+	for (char *tok = strtok_r(copy, ", \t\n", &save); tok; tok = strtok_r(NULL, ", \t\n", &save)) {
+		void *grown = n < NX_MAXZONES ? realloc(zones, sizeof *zones * (size_t)(n + 1)) : NULL;
+		if (!grown)
+			goto engine;
+		zones = grown;
+		if (!nx_name_canonical(tok, zones[n++]))
+			goto engine;
+	}
+	s->kind = n ? SCOPE_ZONES : SCOPE_NONE;
+	s->zones = zones;
+	s->nzones = n;
+	return;
+engine:
+	free(zones);
+	s->kind = SCOPE_ENGINE;
+}
+
+static void decide_scope(void)
+{
+	struct scope s = {SCOPE_NONE, false, 0, NULL};
+	/* setuid/setgid: the environment belongs to someone else. */
 	if (!getauxval(AT_SECURE)) {
-		const char *v = secure_getenv("NXRETRY_MODE");
+		const char *mode = secure_getenv("NXRETRY_MODE");
 		const char *file = secure_getenv("NXRETRY_CONFIG");
-		if (v && *v) {
-			m = !strcmp(v, "first");
-		} else if ((file && *file) || access(DEFAULT_CONFIG, F_OK) == 0) {
+		const char *zones = secure_getenv("NXRETRY_ZONES");
+		bool mode_known = !mode || !*mode || !strcmp(mode, "fallback") || !strcmp(mode, "first");
+		if ((file && *file) || access(DEFAULT_CONFIG, F_OK) == 0 || !mode_known) {
+			s.kind = SCOPE_ENGINE;
 			const struct nx_engine *e = enter();
-			m = e && e->first();
+			s.first = e && e->first();
 			inside = 0;
+		} else {
+			s.first = mode && !strcmp(mode, "first");
+			if (zones && *zones)
+				scope_from_zones(&s, zones);
 		}
 	}
-	__atomic_store_n(&mode, m, __ATOMIC_RELEASE);
-	return m;
+	scope = s;
+	__atomic_store_n(&scope_ready, 1, __ATOMIC_RELEASE);
+}
+
+static const struct scope *get_scope(void)
+{
+	if (!__atomic_load_n(&scope_ready, __ATOMIC_ACQUIRE))
+		pthread_once(&scope_once, decide_scope);
+	return &scope;
+}
+
+/* Whether a name may concern nxretry at all. */
+static bool concerns(const char *node)
+{
+	const struct scope *s = get_scope();
+	if (!node || s->kind == SCOPE_NONE)
+		return false;
+	if (s->kind == SCOPE_ENGINE)
+		return true;
+	char name[NX_NAMEMAX];
+	if (!nx_name_canonical(node, name))
+		return false;
+	for (int i = 0; i < s->nzones; i++)
+		if (nx_name_under(name, s->zones[i]))
+			return true;
+	return false;
+}
+
+static bool first_mode(void)
+{
+	return get_scope()->first;
+}
+
+/* Mode first, before libc: NX_ASK_LIBC when libc must answer. */
+static COLD int getaddrinfo_first(const char *node, const char *service,
+				  const struct addrinfo *hints, struct addrinfo **res)
+{
+	if (!concerns(node))
+		return NX_ASK_LIBC;
+	const struct nx_engine *e = enter();
+	int rc = e ? e->getaddrinfo(node, service, hints, res, NX_LIBC_NOT_ASKED) : NX_ASK_LIBC;
+	inside = 0;
+	return rc;
+}
+
+/* After libc said "no such name" or "no data". */
+static COLD int getaddrinfo_after(const char *node, const char *service,
+				  const struct addrinfo *hints, struct addrinfo **res, int rc)
+{
+	if (!concerns(node))
+		return rc;
+	const struct nx_engine *e = enter();
+	if (e)
+		rc = e->getaddrinfo(node, service, hints, res, rc);
+	inside = 0;
+	return rc;
 }
 
 EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
@@ -144,28 +241,27 @@ EXPORT int getaddrinfo(const char *node, const char *service, const struct addri
 	if (!real)
 		return EAI_SYSTEM;
 	if (node && !inside && first_mode()) {
-		const struct nx_engine *e = enter();
-		int rc = e ? e->getaddrinfo(node, service, hints, res, NX_LIBC_NOT_ASKED) : NX_ASK_LIBC;
-		inside = 0;
+		int rc = getaddrinfo_first(node, service, hints, res);
 		if (rc != NX_ASK_LIBC)
 			return rc;
 	}
 	int rc = real(node, service, hints, res);
 	if ((rc != EAI_NONAME && rc != EAI_NODATA) || !node || inside)
 		return rc;
-	const struct nx_engine *e = enter();
-	if (e)
-		rc = e->getaddrinfo(node, service, hints, res, rc);
-	inside = 0;
-	return rc;
+	return getaddrinfo_after(node, service, hints, res, rc);
 }
 
 /* Asks the engine for a hostent; herr is libc's h_errno, or
  * NX_LIBC_NOT_ASKED in first mode. Returns 0 (filled), ERANGE, or -1 with
  * *herr the final h_errno, or NX_ASK_LIBC when libc must answer. */
-static int engine_hostent(const char *name, int af, struct hostent *ret, char *buf,
-			  size_t buflen, int *herr)
+static COLD int engine_hostent(const char *name, int af, struct hostent *ret, char *buf,
+			       size_t buflen, int *herr)
 {
+	if (!concerns(name)) {
+		if (*herr == NX_LIBC_NOT_ASKED)
+			*herr = NX_ASK_LIBC;
+		return -1;
+	}
 	const struct nx_engine *e = enter();
 	int in = *herr;
 	int got = e ? e->hostent(name, af, ret, buf, buflen, herr) : -1;
@@ -233,8 +329,8 @@ EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, siz
 static struct hostent *hostent_static(const char *name, int af, bool asked,
 				      struct hostent *libc_result, bool *ask_libc)
 {
-	static __thread struct hostent he;
-	static __thread char *buf;
+	static __thread struct hostent he __attribute__((tls_model("initial-exec")));
+	static __thread char *buf __attribute__((tls_model("initial-exec")));
 	*ask_libc = false;
 	if (!asked && (!name || inside || !first_mode())) {
 		*ask_libc = true;
@@ -244,6 +340,10 @@ static struct hostent *hostent_static(const char *name, int af, bool asked,
 		      (h_errno != HOST_NOT_FOUND && h_errno != NO_DATA)))
 		return libc_result;
 	int herr = asked ? h_errno : NX_LIBC_NOT_ASKED;
+	if (!concerns(name)) {
+		*ask_libc = !asked;
+		return libc_result;
+	}
 	if (!buf)
 		buf = malloc(HOSTENT_BUF);
 	int got = buf ? engine_hostent(name, af, &he, buf, HOSTENT_BUF, &herr) : -1;

@@ -1,7 +1,6 @@
 /* Time, randomness and the backoff schedule between probe rounds. */
 #include "nxretry.h"
 
-#include <math.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -30,7 +29,9 @@ double nx_random_unit(void) { return (random32() >> 8) / (double)(1u << 24); }
 
 double nx_backoff_delay(const struct nx_backoff *b, unsigned n, double r)
 {
-	double d = b->initial * pow(b->factor, n > 64 ? 64 : n);
+	double d = b->initial;
+	for (unsigned i = 0; i < n && d < b->max; i++)
+		d *= b->factor; /* a loop, not pow(): no libm for one call */
 	if (d > b->max)
 		d = b->max;
 	/* Jitter downwards only: the cap stays the worst-case latency. */
