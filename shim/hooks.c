@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/auxv.h>
 #include <unistd.h>
 
@@ -125,6 +126,7 @@ struct scope {
 	bool first; /* mode "first" */
 	int nzones;
 	char (*zones)[NX_NAMEMAX];
+	size_t *lens;
 };
 
 static struct scope scope;
@@ -134,6 +136,7 @@ static pthread_once_t scope_once = PTHREAD_ONCE_INIT;
 static void scope_from_zones(struct scope *s, const char *text)
 {
 	char copy[4096], (*zones)[NX_NAMEMAX] = NULL;
+	size_t *lens = NULL;
 	int n = 0;
 	if (strlen(text) >= sizeof copy)
 		goto engine;
@@ -144,21 +147,29 @@ static void scope_from_zones(struct scope *s, const char *text)
 		if (!grown)
 			goto engine;
 		zones = grown;
-		if (!nx_name_canonical(tok, zones[n++]))
+		grown = realloc(lens, sizeof *lens * (size_t)(n + 1));
+		if (!grown)
 			goto engine;
+		lens = grown;
+		if (!nx_name_canonical(tok, zones[n]))
+			goto engine;
+		lens[n] = strlen(zones[n]);
+		n++;
 	}
 	s->kind = n ? SCOPE_ZONES : SCOPE_NONE;
 	s->zones = zones;
+	s->lens = lens;
 	s->nzones = n;
 	return;
 engine:
 	free(zones);
+	free(lens);
 	s->kind = SCOPE_ENGINE;
 }
 
 static void decide_scope(void)
 {
-	struct scope s = {SCOPE_NONE, false, 0, NULL};
+	struct scope s = {SCOPE_NONE, false, 0, NULL, NULL};
 	/* setuid/setgid: the environment belongs to someone else. */
 	if (!getauxval(AT_SECURE)) {
 		const char *mode = secure_getenv("NXRETRY_MODE");
@@ -195,12 +206,17 @@ static bool concerns(const char *node)
 		return false;
 	if (s->kind == SCOPE_ENGINE)
 		return true;
-	char name[NX_NAMEMAX];
-	if (!nx_name_canonical(node, name))
-		return false;
-	for (int i = 0; i < s->nzones; i++)
-		if (nx_name_under(name, s->zones[i]))
+	/* A suffix compare in place, no copy: this runs on every failed
+	 * lookup of the process. The engine checks the name in full. */
+	size_t len = strlen(node);
+	if (len && node[len - 1] == '.')
+		len--;
+	for (int i = 0; i < s->nzones; i++) {
+		size_t zl = s->lens[i];
+		if (len >= zl && !strncasecmp(node + len - zl, s->zones[i], zl) &&
+		    (len == zl || node[len - zl - 1] == '.'))
 			return true;
+	}
 	return false;
 }
 
