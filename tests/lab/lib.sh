@@ -132,6 +132,9 @@ stale_name() {
 # The library file: NXRETRY_LIB is an LD_PRELOAD list, with a sanitizer's
 # runtime before the library in sanitized builds (make check SANITIZE=...).
 LIB_FILE=${NXRETRY_LIB##* }
+# shellcheck disable=SC2034 # RUNTIME is used by the files that source this one
+RUNTIME=${NXRETRY_LIB%"$LIB_FILE"}
+RUNTIME=${RUNTIME% }
 
 require_lib() {
 	if [ ! -f "$LIB_FILE" ]; then

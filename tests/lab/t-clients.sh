@@ -11,20 +11,6 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 readonly TOP WRAPPER=$TOP/scripts/nxretry LAB=$TOP/tests/lab
 readonly WEB=127.0.53.80 PORT=8080 PAGE="nxretry lab page" CLIENT_TIMEOUT=30
-# The library under test. Sanitizer builds give "RUNTIME LIBRARY" (scripts/run-tests): the wrapper takes
-# the library as NXRETRY_LIB and appends it to an LD_PRELOAD that already holds the runtime.
-readonly LIB=${NXRETRY_LIB##* }
-RUNTIME=
-if [[ $NXRETRY_LIB == *' '* ]]; then RUNTIME=${NXRETRY_LIB% *}; fi
-readonly RUNTIME
-
-# need_lib: the library under test is built (lib.sh's require_lib takes NXRETRY_LIB as one path).
-need_lib() {
-	if [ ! -f "$LIB" ]; then
-		fail "$LIB not built"
-		return 1
-	fi
-}
 
 unset NXRETRY_ZONES NXRETRY_TIMEOUT NXRETRY_MODE NXRETRY_CONFIG NXRETRY_LOG
 # Nothing but the clients' own output: no proxy, no "Picked up JAVA_TOOL_OPTIONS" line.
@@ -37,7 +23,7 @@ readonly PYTHON
 # wrapped CMD...: CMD under the wrapper, as a user would type it. Its --timeout keeps a broken library
 # from making the file wait 60 s per client; timeout(1) bounds a client that hangs.
 wrapped() {
-	LD_PRELOAD=$RUNTIME NXRETRY_LIB=$LIB timeout -k 2 "$CLIENT_TIMEOUT" \
+	LD_PRELOAD=$RUNTIME NXRETRY_LIB=$LIB_FILE timeout -k 2 "$CLIENT_TIMEOUT" \
 		"$WRAPPER" --zone lab.test --timeout 5 -- "$@"
 }
 
@@ -62,7 +48,7 @@ outcome() {
 # client_name NAME ADDR: NAME looked up too early (A and AAAA), then created with ADDR; the resolver
 # keeps answering NXDOMAIN.
 client_name() {
-	need_lib
+	require_lib
 	stale_name "$1" A "$2"
 }
 
@@ -200,7 +186,7 @@ test_go_cgo() {
 exit 2" "$(outcome plain "$dir/lookup" go.lab.test)"
 	# Why the wrapper sets GODEBUG=netdns=cgo: Go's own resolver asks the DNS servers itself.
 	expect_eq "go with the preload but its own resolver" "NOTFOUND
-exit 2" "$(outcome timeout -k 2 "$CLIENT_TIMEOUT" env LD_PRELOAD="$RUNTIME${RUNTIME:+ }$LIB" \
+exit 2" "$(outcome timeout -k 2 "$CLIENT_TIMEOUT" env LD_PRELOAD="$RUNTIME${RUNTIME:+ }$LIB_FILE" \
 		NXRETRY_ZONES=lab.test NXRETRY_TIMEOUT=5 GODEBUG=netdns=go "$dir/lookup" go.lab.test)"
 }
 
@@ -226,7 +212,7 @@ test_getent_ahosts() {
 
 # Both families: what glibc prints for a twin name with the same records that no cache has seen.
 test_getent_dual_stack_like_glibc() {
-	need_lib
+	require_lib
 	local db
 	stale_name dual.lab.test A 127.0.53.86
 	"$DNSLAB" add dual.lab.test AAAA fd00:53::86

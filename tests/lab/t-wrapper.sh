@@ -10,20 +10,6 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 readonly TOP WRAPPER=$TOP/scripts/nxretry
-# The library under test. Sanitizer builds give "RUNTIME LIBRARY" (scripts/run-tests): the wrapper takes
-# the library as NXRETRY_LIB and appends it to an LD_PRELOAD that already holds the runtime.
-readonly LIB=${NXRETRY_LIB##* }
-RUNTIME=
-if [[ $NXRETRY_LIB == *' '* ]]; then RUNTIME=${NXRETRY_LIB% *}; fi
-readonly RUNTIME
-
-# need_lib: the library under test is built (lib.sh's require_lib takes NXRETRY_LIB as one path).
-need_lib() {
-	if [ ! -f "$LIB" ]; then
-		fail "$LIB not built"
-		return 1
-	fi
-}
 
 unset NXRETRY_ZONES NXRETRY_TIMEOUT NXRETRY_MODE NXRETRY_CONFIG NXRETRY_LOG GODEBUG
 # How long caches keep the lab's denials: min(SOA record TTL 3600, SOA MINIMUM) (RFC 2308 §5).
@@ -31,7 +17,7 @@ readonly NEG=$((NXLAB_NEG_TTL < 3600 ? NXLAB_NEG_TTL : 3600))
 
 # wrapper ARGS...: scripts/nxretry with the library under test.
 wrapper() {
-	LD_PRELOAD=$RUNTIME NXRETRY_LIB=$LIB "$WRAPPER" "$@"
+	LD_PRELOAD=$RUNTIME NXRETRY_LIB=$LIB_FILE "$WRAPPER" "$@"
 }
 
 # result CMD...: "exit N", then CMD's stdout lines prefixed "out: ", then its stderr lines "err: ".
@@ -166,9 +152,9 @@ test_ld_preload() {
 	"${CC:-cc}" -shared -fPIC -o "$dir/libother.so" -x c /dev/null
 	other=$RUNTIME${RUNTIME:+ }$dir/libother.so
 	expect_eq "LD_PRELOAD: the library" "exit 0
-out: $RUNTIME${RUNTIME:+ }$LIB" "$(result wrapper -- sh -c "$PRINT_PRELOAD")"
+out: $RUNTIME${RUNTIME:+ }$LIB_FILE" "$(result wrapper -- sh -c "$PRINT_PRELOAD")"
 	expect_eq "LD_PRELOAD: appended to the one present" "exit 0
-out: $other $LIB" "$(LD_PRELOAD=$other NXRETRY_LIB=$LIB result "$WRAPPER" -- sh -c "$PRINT_PRELOAD")"
+out: $other $LIB_FILE" "$(LD_PRELOAD=$other NXRETRY_LIB=$LIB_FILE result "$WRAPPER" -- sh -c "$PRINT_PRELOAD")"
 }
 
 # ---- exec: status, signals, PID --------------------------------------------------------------------
@@ -199,23 +185,23 @@ test_signal() {
 	command -v perl >/dev/null || skip "perl is not installed (it tells a signal from an exit status)"
 	# The wrapper itself dies of the signal (exec), rather than exiting 143 after its child did.
 	expect_eq "SIGTERM, from wait(2)'s view: a signal, not an exit status" "0 15" \
-		"$(LD_PRELOAD=$RUNTIME NXRETRY_LIB=$LIB perl -e "$STATUS_OF" "$WRAPPER" -- sh -c 'kill -TERM $$')"
+		"$(LD_PRELOAD=$RUNTIME NXRETRY_LIB=$LIB_FILE perl -e "$STATUS_OF" "$WRAPPER" -- sh -c 'kill -TERM $$')"
 	expect_eq "exit 143, from wait(2)'s view: an exit status" "143 0" \
-		"$(LD_PRELOAD=$RUNTIME NXRETRY_LIB=$LIB perl -e "$STATUS_OF" "$WRAPPER" -- sh -c 'exit 143')"
+		"$(LD_PRELOAD=$RUNTIME NXRETRY_LIB=$LIB_FILE perl -e "$STATUS_OF" "$WRAPPER" -- sh -c 'exit 143')"
 }
 
 # A container's ENTRYPOINT ["nxretry", "--"]: the environment holds NXRETRY_ZONES and nothing else (no
 # PATH, no HOME); the command replaces the wrapper (same PID, so it gets the container's signals) and
 # resolves a name its resolver has cached as absent.
 test_container_entrypoint() {
-	need_lib
+	require_lib
 	local out=$NXLAB_DIR/entrypoint pid extra=() want_preload
 	want_preload=$(readlink -f "$TOP/build/libnxretry.so" 2>/dev/null || true)
 	# The checkout's wrapper finds build/libnxretry.so by itself; another library under test (a
 	# sanitizer build) must be named.
-	if [ -n "$RUNTIME" ] || [ "$(readlink -f "$LIB")" != "$want_preload" ]; then
-		extra=(NXRETRY_LIB="$LIB" LD_PRELOAD="$RUNTIME")
-		want_preload=$RUNTIME${RUNTIME:+ }$LIB
+	if [ -n "$RUNTIME" ] || [ "$(readlink -f "$LIB_FILE")" != "$want_preload" ]; then
+		extra=(NXRETRY_LIB="$LIB_FILE" LD_PRELOAD="$RUNTIME")
+		want_preload=$RUNTIME${RUNTIME:+ }$LIB_FILE
 	fi
 	stale_name entry.lab.test A 127.0.53.92
 	# shellcheck disable=SC2016 # the command's variables
@@ -268,7 +254,7 @@ check_report() {
 }
 
 test_check_stale_name() {
-	need_lib
+	require_lib
 	stale_name check.lab.test A 127.0.53.91
 	expect_eq "--check a stale name: exit 0, its address" "exit 0
 out: resolver:   127.0.53.53 says NXDOMAIN (this answer may stay cached N s more, from its SOA)
@@ -286,7 +272,7 @@ out: verdict:    stale negative answer: caches may keep it for up to $NEG s; nxr
 }
 
 test_check_never_created() {
-	need_lib
+	require_lib
 	expect_eq "--check a name that exists nowhere: exit 1" "exit 1
 out: resolver:   127.0.53.53 says NXDOMAIN (this answer may stay cached N s more, from its SOA)
 out: zone apex:  lab.test (configured suffix lab.test)
@@ -317,7 +303,7 @@ err: usage: nxretry --check NAME" "$(result wrapper --check -x)"
 # ---- make install ----------------------------------------------------------------------------------
 
 test_make_install() {
-	need_lib
+	require_lib
 	local dest prefix files
 	command -v make >/dev/null || skip "make is not installed"
 	dest=$(mktemp -d "$NXLAB_DIR/install.XXXXXX")
