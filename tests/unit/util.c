@@ -22,7 +22,8 @@ static void put(struct pkt *p, const void *data, size_t n)
 {
 	if (p->len + n > sizeof p->buf)
 		fail_msg("pkt: %zu bytes do not fit", p->len + n);
-	memcpy(p->buf + p->len, data, n);
+	if (n) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(p->buf + p->len, data, n);
 	p->len += n;
 }
 
