@@ -392,36 +392,30 @@ static bool qualifies(const char *node)
 	return ready && node;
 }
 
-/* The one place where what the authority said becomes an EAI_* code. */
-static int gai_code(enum nx_outcome o, int libc_rc)
-{
-	switch (o) {
-	case NX_OUT_NODATA:
-		return libc_rc == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : EAI_NODATA;
-	case NX_OUT_ABSENT:
-		return libc_rc == NX_LIBC_NOT_ASKED ? EAI_NONAME : libc_rc;
-	case NX_OUT_LIBC:
-		return libc_rc == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : libc_rc;
-	case NX_OUT_FOUND:
-		break;
-	}
-	return 0;
-}
+/* The one place where what the authority said becomes a code: an EAI_*
+ * for getaddrinfo, an h_errno for gethostbyname*. `theirs` is libc's own
+ * code, or NX_LIBC_NOT_ASKED in first mode. */
+struct codes {
+	int nodata, absent;
+};
 
-/* ... and where it becomes an h_errno. */
-static int herr_code(enum nx_outcome o, int libc_herr)
+static const struct codes gai_codes = {EAI_NODATA, EAI_NONAME};
+static const struct codes herr_codes = {NO_DATA, HOST_NOT_FOUND};
+
+static int final_code(enum nx_outcome o, int theirs, const struct codes *c)
 {
+	bool asked = theirs != NX_LIBC_NOT_ASKED;
 	switch (o) {
-	case NX_OUT_NODATA:
-		return libc_herr == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : NO_DATA;
+	case NX_OUT_NODATA: /* the stale NXDOMAIN, corrected; first mode: libc's turn */
+		return asked ? c->nodata : NX_ASK_LIBC;
 	case NX_OUT_ABSENT:
-		return libc_herr == NX_LIBC_NOT_ASKED ? HOST_NOT_FOUND : libc_herr;
+		return asked ? theirs : c->absent;
 	case NX_OUT_LIBC:
-		return libc_herr == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : libc_herr;
+		return asked ? theirs : NX_ASK_LIBC;
 	case NX_OUT_FOUND:
 		break;
 	}
-	return NETDB_SUCCESS;
+	return 0; /* success: 0 and NETDB_SUCCESS alike */
 }
 
 /* Names the hosts file knows are libc's to answer, in either mode: its
@@ -447,7 +441,7 @@ static int engine_getaddrinfo(const char *node, const char *service, const struc
 	int flags = hints ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
 	enum nx_outcome o = resolve(node, family, flags, first, &f, 0, 0);
 	if (o != NX_OUT_FOUND)
-		return gai_code(o, libc_rc);
+		return final_code(o, libc_rc, &gai_codes);
 	nx_result_sort(f.addrs, f.naddrs);
 	int rc = nx_result_build(f.addrs, f.naddrs, f.canon, service, hints, libc.getaddrinfo,
 				 libc.freeaddrinfo, res);
@@ -472,7 +466,7 @@ static int engine_hostent(const char *name, int af, struct hostent *ret, char *b
 	struct nx_found f;
 	enum nx_outcome o = resolve(name, af, 0, first, &f, 0, 0);
 	if (o != NX_OUT_FOUND) {
-		*herr = herr_code(o, *herr);
+		*herr = final_code(o, *herr, &herr_codes);
 		return -1;
 	}
 	char asked[NX_NAMEMAX];

@@ -502,12 +502,35 @@ static const char override_file[] =
 	"    timeout = 7; }\n"
 	");\n";
 
+/* Runs nx_config_load with env, where a value "@file" names a temporary
+ * file holding `file`; returns its code, and what it logged in *log. */
+static int load_with(const char *file, const struct env_var *env, struct nx_config *c,
+		     char **log)
+{
+	struct env_var vars[8];
+	char *path = file ? util_temp_file(file) : NULL;
+	size_t n = 0;
+	for (; env[n].name && n < ARRAY_SIZE(vars) - 1; n++) {
+		vars[n] = env[n];
+		if (path && !strcmp(vars[n].value, "@file"))
+			vars[n].value = path;
+	}
+	vars[n] = (struct env_var){NULL, NULL};
+	fake_env = vars;
+	nx_log_level = NX_LOG_WARN;
+	util_capture_begin();
+	int rc = nx_config_load(c, fake_getenv);
+	*log = util_capture_end();
+	fake_env = NULL;
+	if (path)
+		util_temp_remove(path);
+	return rc;
+}
+
 static void test_load_file_only(void **state)
 {
 	(void)state;
-	char *path = util_temp_file(override_file);
-	const struct env_var env[] = {{"NXRETRY_CONFIG", path}, {NULL, NULL}};
-	fake_env = env;
+	const struct env_var env[] = {{"NXRETRY_CONFIG", "@file"}, {NULL, NULL}};
 	struct nx_config got, want;
 	nx_config_defaults(&want);
 	want.enabled = true;
@@ -520,10 +543,9 @@ static void test_load_file_only(void **state)
 	z = add_zone(&want, "example.org");
 	add_name(z, "ns.example.org", 5353);
 	z->timeout = 7;
-	nx_log_level = NX_LOG_WARN;
-	int rc = nx_config_load(&got, fake_getenv);
-	fake_env = NULL;
-	util_temp_remove(path);
+	char *log;
+	int rc = load_with(override_file, env, &got, &log);
+	util_expect_text(log, "");
 	assert_int_equal(rc, 0);
 	assert_config_equal(&got, &want);
 	assert_int_equal(nx_log_level, NX_LOG_DEBUG); /* the level now in force */
@@ -533,14 +555,12 @@ static void test_load_file_only(void **state)
 static void test_load_env_overrides_file(void **state)
 {
 	(void)state;
-	char *path = util_temp_file(override_file);
-	const struct env_var env[] = {{"NXRETRY_CONFIG", path},
+	const struct env_var env[] = {{"NXRETRY_CONFIG", "@file"},
 				      {"NXRETRY_TIMEOUT", "4.5"},
 				      {"NXRETRY_LOG", "error"},
 				      {"NXRETRY_MODE", "fallback"},
 				      {"NXRETRY_ZONES", "new.example, EXAMPLE.org."},
 				      {NULL, NULL}};
-	fake_env = env;
 	struct nx_config got, want;
 	nx_config_defaults(&want);
 	want.enabled = true;
@@ -551,10 +571,9 @@ static void test_load_env_overrides_file(void **state)
 	struct nx_zone *z = add_zone(&want, "example.org"); /* keeps its nameservers */
 	add_name(z, "ns.example.org", 5353);
 	z->timeout = 0; /* NXRETRY_TIMEOUT wins over the zone's own */
-	nx_log_level = NX_LOG_WARN;
-	int rc = nx_config_load(&got, fake_getenv);
-	fake_env = NULL;
-	util_temp_remove(path);
+	char *log;
+	int rc = load_with(override_file, env, &got, &log);
+	util_expect_text(log, "");
 	assert_int_equal(rc, 0);
 	assert_config_equal(&got, &want);
 	assert_int_equal(nx_log_level, NX_LOG_ERROR);
@@ -564,17 +583,14 @@ static void test_load_env_overrides_file(void **state)
 static void test_load_env_zones_keep_zone_timeout(void **state)
 {
 	(void)state;
-	char *path = util_temp_file(override_file);
-	const struct env_var env[] = {{"NXRETRY_CONFIG", path},
+	const struct env_var env[] = {{"NXRETRY_CONFIG", "@file"},
 				      {"NXRETRY_ZONES", "example.com"},
 				      {NULL, NULL}};
-	fake_env = env;
 	struct nx_config got;
+	char *log;
+	int rc = load_with(override_file, env, &got, &log);
 	nx_log_level = NX_LOG_WARN;
-	int rc = nx_config_load(&got, fake_getenv);
-	fake_env = NULL;
-	util_temp_remove(path);
-	nx_log_level = NX_LOG_WARN;
+	util_expect_text(log, "");
 	assert_int_equal(rc, 0);
 	assert_int_equal(got.nzones, 1);
 	assert_string_equal(got.zones[0].suffix, "example.com");
@@ -584,60 +600,34 @@ static void test_load_env_zones_keep_zone_timeout(void **state)
 	assert_double_exact(got.timeout, 30);
 }
 
-static void test_load_missing_config(void **state)
-{
-	(void)state;
-	const struct env_var env[] = {{"NXRETRY_CONFIG", "/nonexistent/dir/nxretry.conf"},
-				      {"NXRETRY_ZONES", "example.com"},
-				      {NULL, NULL}};
-	fake_env = env;
-	struct nx_config c;
-	nx_log_level = NX_LOG_WARN;
-	util_capture_begin();
-	int rc = nx_config_load(&c, fake_getenv);
-	char *log = util_capture_end();
-	fake_env = NULL;
-	nx_log_level = NX_LOG_WARN;
-	util_expect_text(log, "nxretry: /nonexistent/dir/nxretry.conf: "
-			      "cannot read: No such file or directory\n");
-	assert_int_equal(rc, -1);
-}
+/* Loads that fail: one line (or none, with logging off) and the caller
+ * stays inert. */
+struct load_error_case {
+	const char *name;
+	const char *file; /* NULL: no temporary file */
+	struct env_var env[4];
+	const char *log;
+};
 
-static void test_load_bad_file_quiet_with_log_off(void **state)
-{
-	(void)state;
-	char *path = util_temp_file("timeout = 0;\n");
-	const struct env_var env[] = {
-		{"NXRETRY_CONFIG", path}, {"NXRETRY_LOG", "off"}, {NULL, NULL}};
-	fake_env = env;
-	struct nx_config c;
-	nx_log_level = NX_LOG_WARN;
-	util_capture_begin();
-	int rc = nx_config_load(&c, fake_getenv);
-	char *log = util_capture_end();
-	fake_env = NULL;
-	util_temp_remove(path);
-	nx_log_level = NX_LOG_WARN;
-	util_expect_text(log, "");
-	assert_int_equal(rc, -1);
-}
+static const struct load_error_case load_error_cases[] = {
+	{"load: missing NXRETRY_CONFIG file", NULL,
+	 {{"NXRETRY_CONFIG", "/nonexistent/dir/nxretry.conf"}, {"NXRETRY_ZONES", "example.com"}},
+	 "nxretry: /nonexistent/dir/nxretry.conf: cannot read: No such file or directory\n"},
+	{"load: a bad file is quiet with NXRETRY_LOG=off", "timeout = 0;\n",
+	 {{"NXRETRY_CONFIG", "@file"}, {"NXRETRY_LOG", "off"}}, ""},
+	{"load: an environment error after a good file", override_file,
+	 {{"NXRETRY_CONFIG", "@file"}, {"NXRETRY_MODE", "last"}},
+	 "nxretry: NXRETRY_MODE: 'last' is not fallback or first\n"},
+};
 
-static void test_load_env_error_after_good_file(void **state)
+static void test_load_error(void **state)
 {
-	(void)state;
-	char *path = util_temp_file(override_file);
-	const struct env_var env[] = {
-		{"NXRETRY_CONFIG", path}, {"NXRETRY_MODE", "last"}, {NULL, NULL}};
-	fake_env = env;
+	const struct load_error_case *t = *state;
 	struct nx_config c;
+	char *log;
+	int rc = load_with(t->file, t->env, &c, &log);
 	nx_log_level = NX_LOG_WARN;
-	util_capture_begin();
-	int rc = nx_config_load(&c, fake_getenv);
-	char *log = util_capture_end();
-	fake_env = NULL;
-	util_temp_remove(path);
-	nx_log_level = NX_LOG_WARN;
-	util_expect_text(log, "nxretry: NXRETRY_MODE: 'last' is not fallback or first\n");
+	util_expect_text(log, t->log);
 	assert_int_equal(rc, -1);
 }
 
@@ -890,7 +880,7 @@ int main(void)
 {
 	static struct CMUnitTest tests[ARRAY_SIZE(good_files) + ARRAY_SIZE(bad_files) +
 				       ARRAY_SIZE(env_cases) + ARRAY_SIZE(seconds_cases) +
-				       ARRAY_SIZE(zone_for_cases) + 14];
+				       ARRAY_SIZE(zone_for_cases) + ARRAY_SIZE(load_error_cases) + 11];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_good_file, good_files);
 	UTIL_ADD_ROWS(tests, n, test_bad_file, bad_files);
@@ -900,9 +890,7 @@ int main(void)
 	UTIL_ADD_TEST(tests, n, test_load_file_only);
 	UTIL_ADD_TEST(tests, n, test_load_env_overrides_file);
 	UTIL_ADD_TEST(tests, n, test_load_env_zones_keep_zone_timeout);
-	UTIL_ADD_TEST(tests, n, test_load_missing_config);
-	UTIL_ADD_TEST(tests, n, test_load_bad_file_quiet_with_log_off);
-	UTIL_ADD_TEST(tests, n, test_load_env_error_after_good_file);
+	UTIL_ADD_ROWS(tests, n, test_load_error, load_error_cases);
 	UTIL_ADD_TEST(tests, n, test_load_no_file_no_zones);
 	UTIL_ADD_TEST(tests, n, test_load_env_only);
 	UTIL_ADD_TEST(tests, n, test_load_on_a_small_thread_stack);
