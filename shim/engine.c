@@ -56,6 +56,7 @@ struct lookup {
 	int links;              /* CNAME links followed so far, all replies */
 	bool first;             /* mode first: libc is there to ask after one failed round */
 	bool narrow;            /* the name does not exist: one type per round will do */
+	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~17 KiB on the heap */
 	char server[64];        /* who answered */
 	enum nx_status last;
 };
@@ -110,7 +111,7 @@ enum round { ROUND_FOUND, ROUND_NODATA, ROUND_ABSENT, ROUND_LOOP, ROUND_CNAME, R
 static enum round probe_round(struct lookup *l, const struct nx_authority *auth, unsigned rot,
 			      struct nx_reply *referral)
 {
-	struct nx_reply r[2];
+	struct nx_reply *r = l->replies;
 	int refused = 0;
 	int timeout_ms = (int)(cfg.query_timeout * 1000);
 	for (int i = 0; i < auth->nservers; i++) {
@@ -168,10 +169,16 @@ static enum round probe_round(struct lookup *l, const struct nx_authority *auth,
 				return ROUND_LOOP;
 			return ROUND_CNAME;
 		}
-		if (r[0].status == NX_REFERRAL) {
+		/* Only a delegation strictly below the zone asked is progress;
+		 * NS records for the zone itself or above, without AA, are what
+		 * a lame server says: ask the next one. */
+		if (r[0].status == NX_REFERRAL && strcmp(r[0].next, auth->apex) &&
+		    nx_name_under(r[0].next, auth->apex)) {
 			*referral = r[0];
 			return ROUND_REFERRAL;
 		}
+		if (r[0].status == NX_REFERRAL)
+			nx_log(NX_LOG_DEBUG, "%s: %s is lame for %s", l->name, l->server, auth->apex);
 		refused += r[0].status == NX_REFUSED;
 	}
 	return refused == auth->nservers ? ROUND_REFUSED : ROUND_FAILED;
@@ -185,9 +192,9 @@ static enum round wait_for(struct lookup *l)
 		return ROUND_FAILED;
 	int referrals = 0;
 	for (unsigned rot = 0;; rot++) {
-		struct nx_reply referral;
+		struct nx_reply *referral = &l->replies[2];
 		l->attempts++;
-		enum round r = probe_round(l, &auth, rot, &referral);
+		enum round r = probe_round(l, &auth, rot, referral);
 		switch (r) {
 		case ROUND_FOUND:
 		case ROUND_CNAME:
@@ -196,9 +203,9 @@ static enum round wait_for(struct lookup *l)
 			return r;
 		case ROUND_REFERRAL:
 			if (++referrals > MAX_REFERRALS ||
-			    nx_authority_from_referral(&cfg, &referral, l->deadline_ms, &auth)) {
+			    nx_authority_from_referral(&cfg, referral, l->deadline_ms, &auth)) {
 				nx_log(NX_LOG_WARN, "%s: cannot follow the delegation to %s", l->name,
-				       referral.next);
+				       referral->next);
 				return ROUND_FAILED;
 			}
 			nx_log(NX_LOG_DEBUG, "%s: delegated to %s", l->name, auth.apex);
@@ -248,8 +255,9 @@ static enum nx_outcome follow_cname(struct lookup *l)
 	struct addrinfo h = {.ai_family = l->family, .ai_socktype = SOCK_STREAM,
 			     .ai_flags = AI_CANONNAME | (l->flags & (AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG))};
 	struct addrinfo *res = NULL;
-	int rc = libc.getaddrinfo(l->cname, NULL, &h, &res);
-	if (rc)
+	/* libc's own time is its resolver's, not bounded here; but it is not
+	 * started once the deadline has passed. */
+	if (nx_now_ms() >= l->deadline_ms || libc.getaddrinfo(l->cname, NULL, &h, &res))
 		return NX_OUT_LIBC;
 	struct nx_found *f = &l->found;
 	f->naddrs = 0;
@@ -277,12 +285,12 @@ static enum nx_outcome follow_cname(struct lookup *l)
 static uint32_t run_lookup(void *ctx, struct nx_found *out)
 {
 	struct lookup *l = ctx;
-	double timeout = l->zone->timeout > 0 ? l->zone->timeout : cfg.timeout;
 	l->start_ms = nx_now_ms();
-	if (!l->deadline_ms) /* a CNAME target keeps the deadline of the name asked */
-		/* +1: the clock is in whole milliseconds, and libc's answer must
-		 * not come back before the timeout has fully passed. */
-		l->deadline_ms = l->start_ms + (int64_t)(timeout * 1000) + 1;
+	l->replies = calloc(3, sizeof *l->replies);
+	if (!l->replies) {
+		out->outcome = NX_OUT_LIBC;
+		return 0;
+	}
 
 	enum round r = wait_for(l);
 	double waited = (double)(nx_now_ms() - l->start_ms) / 1000;
@@ -329,6 +337,8 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 		l->found.outcome = NX_OUT_LIBC;
 		break;
 	}
+	free(l->replies);
+	l->replies = NULL;
 	*out = l->found;
 	return keep;
 }
@@ -375,6 +385,12 @@ static enum nx_outcome resolve(const char *node, int family, int flags, bool fir
 	}
 	snprintf(key, sizeof key, "%s/%d/%d/%d", l.name, family,
 		 family == AF_INET6 ? flags & (AI_V4MAPPED | AI_ALL) : 0, first);
+	if (!l.deadline_ms) { /* a CNAME target keeps the deadline of the name asked */
+		double timeout = l.zone->timeout > 0 ? l.zone->timeout : cfg.timeout;
+		/* +1: the clock is in whole milliseconds, and libc's answer must
+		 * not come back before the timeout has fully passed. */
+		l.deadline_ms = nx_now_ms() + (int64_t)(timeout * 1000) + 1;
+	}
 	if (links > 0) {
 		/* A CNAME target, inside the flight of the name that led here:
 		 * joining another flight could wait on this very thread (a
@@ -382,7 +398,7 @@ static enum nx_outcome resolve(const char *node, int family, int flags, bool fir
 		run_lookup(&l, out);
 		return out->outcome;
 	}
-	nx_flight_run(key, run_lookup, &l, out);
+	nx_flight_run(key, l.deadline_ms, run_lookup, &l, out);
 	return out->outcome;
 }
 
@@ -426,6 +442,21 @@ static bool in_hosts(const char *node)
 	return !nx_name_canonical(node, name) || nx_hosts_has(HOSTS_FILE, name);
 }
 
+/* glibc fails AI_ADDRCONFIG lookups of a family the host has no address
+ * of with EAI_NONAME before asking DNS: not a stale cache. libc's own
+ * numeric getaddrinfo with the same hints tells, as it would decide. */
+static bool family_configured(int family, int flags)
+{
+	if (!(flags & AI_ADDRCONFIG) || (family != AF_INET && family != AF_INET6))
+		return true;
+	struct addrinfo h = {.ai_family = family, .ai_flags = AI_ADDRCONFIG | AI_NUMERICHOST};
+	struct addrinfo *res = NULL;
+	if (libc.getaddrinfo(family == AF_INET ? "192.0.2.1" : "2001:db8::1", NULL, &h, &res))
+		return false;
+	libc.freeaddrinfo(res);
+	return true;
+}
+
 static int engine_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 			      struct addrinfo **res, int libc_rc)
 {
@@ -439,6 +470,8 @@ static int engine_getaddrinfo(const char *node, const char *service, const struc
 	struct nx_found f;
 	int family = hints ? hints->ai_family : AF_UNSPEC;
 	int flags = hints ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
+	if (!family_configured(family, flags))
+		return first ? NX_ASK_LIBC : libc_rc;
 	enum nx_outcome o = resolve(node, family, flags, first, &f, 0, 0);
 	if (o != NX_OUT_FOUND)
 		return final_code(o, libc_rc, &gai_codes);

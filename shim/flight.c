@@ -5,17 +5,22 @@
  * what one costs. */
 #include "nxretry.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MEMO_MAX 256
+#define ABANDON_MS 1000 /* past its deadline, a flight's leader is gone */
 
 struct flight {
 	struct flight *next;
 	char key[NX_NAMEMAX + 16];
 	bool done;
+	bool orphan; /* unlinked while its leader was away; freed by the last one out */
 	int refs;
+	int64_t deadline_ms;   /* the leader's */
 	int64_t keep_until_ms; /* after done: how long the outcome is served */
 	struct nx_found found;
 };
@@ -54,20 +59,44 @@ static void sweep(int64_t now)
 	}
 }
 
-void nx_flight_run(const char *key, nx_flight_fn fn, void *ctx, struct nx_found *out)
+static void release_orphan(struct flight *f)
+{
+	if (f->orphan && f->done && f->refs == 0)
+		free(f);
+}
+
+void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *ctx,
+		   struct nx_found *out)
 {
 	pthread_mutex_lock(&lock);
 	int64_t now = nx_now_ms();
 	sweep(now);
-	struct flight *f = flights;
-	while (f && strcmp(f->key, key))
-		f = f->next;
+	struct flight **p = &flights, *f;
+	while ((f = *p) && strcmp(f->key, key))
+		p = &f->next;
+	if (f && !f->done && now > f->deadline_ms + ABANDON_MS) {
+		/* Its leader never came back (a longjmp out of a signal
+		 * handler, say): unlink it, and this caller leads anew. */
+		*p = f->next;
+		nflights--;
+		f->orphan = true;
+		f = NULL;
+	}
 	if (f) {
 		f->refs++;
-		while (!f->done)
-			pthread_cond_wait(&landed, &lock);
-		*out = f->found;
+		/* Never past this caller's own deadline, whatever the leader does. */
+		int64_t until = deadline_ms < f->deadline_ms + ABANDON_MS ? deadline_ms
+									: f->deadline_ms + ABANDON_MS;
+		struct timespec ts = {until / 1000, (until % 1000) * 1000000};
+		while (!f->done &&
+		       pthread_cond_clockwait(&landed, &lock, CLOCK_MONOTONIC, &ts) != ETIMEDOUT)
+			;
+		if (f->done)
+			*out = f->found;
+		else
+			out->outcome = NX_OUT_LIBC;
 		f->refs--;
+		release_orphan(f);
 		pthread_mutex_unlock(&lock);
 		return;
 	}
@@ -79,6 +108,7 @@ void nx_flight_run(const char *key, nx_flight_fn fn, void *ctx, struct nx_found 
 	}
 	strncpy(f->key, key, sizeof f->key - 1);
 	f->refs = 1;
+	f->deadline_ms = deadline_ms;
 	f->next = flights; /* newest first: sweep keeps the newest */
 	flights = f;
 	nflights++;
@@ -92,6 +122,7 @@ void nx_flight_run(const char *key, nx_flight_fn fn, void *ctx, struct nx_found 
 	f->refs--;
 	f->keep_until_ms = nx_now_ms() + (int64_t)keep_s * 1000;
 	pthread_cond_broadcast(&landed);
+	release_orphan(f);
 	pthread_mutex_unlock(&lock);
 }
 

@@ -105,13 +105,25 @@ static void load_engine(void)
 	__atomic_store_n(&engine, e, __ATOMIC_RELEASE);
 }
 
+static __thread int cancel_state __attribute__((tls_model("initial-exec")));
+
 /* Marks this thread as inside nxretry and returns the engine, loading it
- * on first use; NULL when it is unavailable. The caller clears `inside`. */
+ * on first use; NULL when it is unavailable. The caller calls leave(). */
 static const struct nx_engine *enter(void)
 {
 	inside = 1;
+	/* Not cancellable inside: a thread cancelled mid-wait would leave
+	 * locks held and a shared wait without its leader. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	pthread_once(&engine_once, load_engine);
 	return __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
+}
+
+static void leave(void)
+{
+	int ignored;
+	pthread_setcancelstate(cancel_state, &ignored);
+	inside = 0;
 }
 
 /* What this process asked of nxretry, decided on its first lookup (never
@@ -180,7 +192,7 @@ static void decide_scope(void)
 			s.kind = SCOPE_ENGINE;
 			const struct nx_engine *e = enter();
 			s.first = e && e->first();
-			inside = 0;
+			leave();
 		} else {
 			s.first = mode && !strcmp(mode, "first");
 			if (zones && *zones)
@@ -233,7 +245,7 @@ static COLD int getaddrinfo_first(const char *node, const char *service,
 		return NX_ASK_LIBC;
 	const struct nx_engine *e = enter();
 	int rc = e ? e->getaddrinfo(node, service, hints, res, NX_LIBC_NOT_ASKED) : NX_ASK_LIBC;
-	inside = 0;
+	leave();
 	return rc;
 }
 
@@ -246,7 +258,7 @@ static COLD int getaddrinfo_after(const char *node, const char *service,
 	const struct nx_engine *e = enter();
 	if (e)
 		rc = e->getaddrinfo(node, service, hints, res, rc);
-	inside = 0;
+	leave();
 	return rc;
 }
 
@@ -260,6 +272,9 @@ EXPORT int getaddrinfo(const char *node, const char *service, const struct addri
 		int rc = getaddrinfo_first(node, service, hints, res);
 		if (rc != NX_ASK_LIBC)
 			return rc;
+		/* The authority had its turn, within the deadline: libc's
+		 * answer is final, or the deadline would be paid twice. */
+		return real(node, service, hints, res);
 	}
 	int rc = real(node, service, hints, res);
 	if ((rc != EAI_NONAME && rc != EAI_NODATA) || !node || inside)
@@ -281,7 +296,7 @@ static COLD int engine_hostent(const char *name, int af, struct hostent *ret, ch
 	const struct nx_engine *e = enter();
 	int in = *herr;
 	int got = e ? e->hostent(name, af, ret, buf, buflen, herr) : -1;
-	inside = 0;
+	leave();
 	if (got == -1 && in == NX_LIBC_NOT_ASKED && *herr == NX_LIBC_NOT_ASKED)
 		*herr = NX_ASK_LIBC;
 	return got;
@@ -327,7 +342,7 @@ EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char 
 	if (rc != NX_ASK_LIBC)
 		return rc;
 	rc = real_gethostbyname2_r()(name, af, ret, buf, buflen, result, h_errnop);
-	return hostent_r(name, af, ret, buf, buflen, result, h_errnop, rc);
+	return first_mode() ? rc : hostent_r(name, af, ret, buf, buflen, result, h_errnop, rc);
 }
 
 EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
@@ -337,7 +352,32 @@ EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, siz
 	if (rc != NX_ASK_LIBC)
 		return rc;
 	rc = real_gethostbyname_r()(name, ret, buf, buflen, result, h_errnop);
-	return hostent_r(name, AF_INET, ret, buf, buflen, result, h_errnop, rc);
+	return first_mode() ? rc
+			    : hostent_r(name, AF_INET, ret, buf, buflen, result, h_errnop, rc);
+}
+
+/* The non-reentrant forms' storage: one buffer per thread, freed when the
+ * thread ends (a thread-specific key, not a bare __thread pointer). */
+static pthread_key_t buffer_key;
+static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
+static bool buffer_key_ok;
+
+static void make_buffer_key(void)
+{
+	buffer_key_ok = pthread_key_create(&buffer_key, free) == 0;
+}
+
+static char *hostent_buffer(void)
+{
+	pthread_once(&buffer_once, make_buffer_key);
+	if (!buffer_key_ok)
+		return NULL;
+	char *buf = pthread_getspecific(buffer_key);
+	if (!buf && (buf = malloc(HOSTENT_BUF)) && pthread_setspecific(buffer_key, buf)) {
+		free(buf);
+		buf = NULL;
+	}
+	return buf;
 }
 
 /* The non-reentrant forms return per-thread storage, as glibc's do. With
@@ -346,7 +386,6 @@ static struct hostent *hostent_static(const char *name, int af, bool asked,
 				      struct hostent *libc_result, bool *ask_libc)
 {
 	static __thread struct hostent he __attribute__((tls_model("initial-exec")));
-	static __thread char *buf __attribute__((tls_model("initial-exec")));
 	*ask_libc = false;
 	if (!asked && (!name || inside || !first_mode())) {
 		*ask_libc = true;
@@ -360,8 +399,7 @@ static struct hostent *hostent_static(const char *name, int af, bool asked,
 		*ask_libc = !asked;
 		return libc_result;
 	}
-	if (!buf)
-		buf = malloc(HOSTENT_BUF);
+	char *buf = hostent_buffer();
 	int got = buf ? engine_hostent(name, af, &he, buf, HOSTENT_BUF, &herr) : -1;
 	if (got == 0) {
 		h_errno = NETDB_SUCCESS;
@@ -381,7 +419,8 @@ EXPORT struct hostent *gethostbyname2(const char *name, int af)
 	struct hostent *he = hostent_static(name, af, false, NULL, &ask);
 	if (!ask)
 		return he;
-	return hostent_static(name, af, true, real_gethostbyname2()(name, af), &ask);
+	struct hostent *libc_he = real_gethostbyname2()(name, af);
+	return first_mode() ? libc_he : hostent_static(name, af, true, libc_he, &ask);
 }
 
 EXPORT struct hostent *gethostbyname(const char *name)
@@ -390,7 +429,8 @@ EXPORT struct hostent *gethostbyname(const char *name)
 	struct hostent *he = hostent_static(name, AF_INET, false, NULL, &ask);
 	if (!ask)
 		return he;
-	return hostent_static(name, AF_INET, true, real_gethostbyname()(name), &ask);
+	struct hostent *libc_he = real_gethostbyname()(name);
+	return first_mode() ? libc_he : hostent_static(name, AF_INET, true, libc_he, &ask);
 }
 
 EXPORT void freeaddrinfo(struct addrinfo *ai)

@@ -234,8 +234,10 @@ struct nx_found {
 /* Resolves into out; returns how many seconds the outcome may be reused. */
 typedef uint32_t (*nx_flight_fn)(void *ctx, struct nx_found *out);
 /* Runs fn once per key at a time: callers with the same key meanwhile wait
- * for its outcome, and later ones get it while it is kept. */
-void nx_flight_run(const char *key, nx_flight_fn fn, void *ctx, struct nx_found *out);
+ * for its outcome (never past their own deadline), and later ones get it
+ * while it is kept. */
+void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *ctx,
+		   struct nx_found *out);
 /* A kept outcome for key, if any; and one stored without a flight. */
 bool nx_flight_recall(const char *key, struct nx_found *out);
 void nx_flight_remember(const char *key, const struct nx_found *found, uint32_t keep_s);

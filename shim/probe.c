@@ -117,6 +117,7 @@ int nx_probe(const struct nx_server *server, const char *name, const int *qtypes
 	if (deadline_ms - now < timeout_ms)
 		timeout_ms = (int)(deadline_ms - now);
 	for (int i = 0; i < nq; i++) {
+		memset(&out[i], 0, sizeof out[i]); /* callers read a reply that never came */
 		out[i].status = NX_TIMEOUT;
 		p[i] = (struct pending){name, qtypes[i], 0, !rd, false, &out[i]};
 	}
