@@ -335,6 +335,13 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 		       "%.2f s (%u attempts, last %s)", l->name, waited, l->attempts,
 		       nx_status_name(l->last));
 		l->found.outcome = NX_OUT_LIBC;
+		if (r == ROUND_FAILED && nx_now_ms() >= l->deadline_ms && cfg.fail_fast > 0) {
+			/* No server answered for a whole deadline (port 53 blocked,
+			 * say): the zone's other names would wait as long. */
+			char key[NX_NAMEMAX + 24];
+			snprintf(key, sizeof key, "%s/unreachable", l->zone->suffix);
+			nx_flight_remember(key, &l->found, (uint32_t)cfg.fail_fast);
+		}
 		break;
 	}
 	free(l->replies);
@@ -381,6 +388,12 @@ static enum nx_outcome resolve(const char *node, int family, int flags, bool fir
 	snprintf(key, sizeof key, "%s/absent", l.name);
 	if (nx_flight_recall(key, out)) {
 		nx_log(NX_LOG_DEBUG, "%s: absent at the deadline moments ago: failing at once", l.name);
+		return out->outcome;
+	}
+	snprintf(key, sizeof key, "%s/unreachable", l.zone->suffix);
+	if (nx_flight_recall(key, out)) {
+		nx_log(NX_LOG_DEBUG, "%s: the servers of %s did not answer moments ago: libc's "
+		       "answer stands", l.name, l.zone->suffix);
 		return out->outcome;
 	}
 	snprintf(key, sizeof key, "%s/%d/%d/%d", l.name, family,

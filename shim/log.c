@@ -2,6 +2,7 @@
  * first and written with one write(2), so lines from threads never mix. */
 #include "nxretry.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,8 @@ void nx_log(enum nx_level level, const char *fmt, ...)
 {
 	if (level > nx_log_level || level == NX_LOG_OFF)
 		return;
+	if (fcntl(STDERR_FILENO, F_GETFD) < 0)
+		return; /* a daemon closed stderr: the number may be reused soon */
 	char line[1024];
 	int n = snprintf(line, sizeof line, "nxretry: ");
 	va_list ap;
