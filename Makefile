@@ -43,7 +43,7 @@ LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
 .PHONY: all check unit lab demo bench install uninstall clean deps lint
-all: $(LIB) $(ENGINE) $(B)/nxretry-check $(B)/gai $(B)/faultdns $(B)/threads
+all: $(LIB) $(ENGINE) $(B)/nxretry-check $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel
 
 $(B)/obj/%.o: shim/%.c shim/nxretry.h | $(B)/obj
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -70,8 +70,9 @@ $(B)/nxretry-check: shim/check.c $(B)/engine.a
 $(B)/gai: tests/lab/gai.c | $(B)/obj
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
-# Lab tools: the misbehaving DNS server and the threaded getaddrinfo client.
-$(B)/faultdns $(B)/threads: $(B)/%: tests/lab/%.c | $(B)/obj
+# Lab tools: the misbehaving DNS server, the threaded getaddrinfo client and the
+# client whose lookup thread is cancelled.
+$(B)/faultdns $(B)/threads $(B)/cancel: $(B)/%: tests/lab/%.c | $(B)/obj
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a

@@ -15,6 +15,10 @@
  *   wrongid    the table's answer with another message id
  *   slow=MS    waits MS milliseconds, then the table's answer
  *   tc         over UDP an empty reply with TC set, over TCP the answer
+ *   upref      a referral to ZONE itself, not AA: no answer, ZONE's NS
+ *              (ns.ZONE) in the authority section and this server's own
+ *              address as its glue; what a lame server that has only the
+ *              parent's delegation says, whatever the name
  *
  * The table: NAME=ADDRESS pairs, an A or AAAA record (TTL 60) each; a name
  * may be given several times. Names in no pair are NXDOMAIN, other types of
@@ -53,12 +57,12 @@
 #define UDP_LIMIT 512
 #define TTL 60
 
-enum mode { GOOD, BLACKHOLE, GARBAGE, REFUSED, SERVFAIL, LAME, WRONGID, SLOW, TC };
+enum mode { GOOD, BLACKHOLE, GARBAGE, REFUSED, SERVFAIL, LAME, WRONGID, SLOW, TC, UPREF };
 
 static const char *const mode_names[] = {
 	[GOOD] = "good", [BLACKHOLE] = "blackhole", [GARBAGE] = "garbage",
 	[REFUSED] = "refused", [SERVFAIL] = "servfail", [LAME] = "lame",
-	[WRONGID] = "wrongid", [SLOW] = "slow", [TC] = "tc",
+	[WRONGID] = "wrongid", [SLOW] = "slow", [TC] = "tc", [UPREF] = "upref",
 };
 
 struct record {
@@ -73,12 +77,13 @@ static struct record records[MAXRECORDS];
 static int nrecords;
 static char zone[MAXNAME] = "lab.test";
 static int udp_fd = -1;
+static struct sockaddr_storage listen_addr; /* upref: the glue */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void usage(FILE *out)
 {
 	fputs("usage: faultdns [-d] [-l LOG] [-z ZONE] ADDR:PORT MODE [NAME=ADDRESS...]\n"
-	      "MODE: good blackhole garbage refused servfail lame wrongid slow=MS tc\n", out);
+	      "MODE: good blackhole garbage refused servfail lame wrongid slow=MS tc upref\n", out);
 }
 
 static void lower(char *s)
@@ -358,6 +363,42 @@ static size_t build_reply(const struct query *q, bool udp, unsigned char *out, s
 	return w.len;
 }
 
+/* upref: NOERROR, not AA, no answer; ZONE NS ns.ZONE, and ns.ZONE's
+ * address (this server's) in the additional section. */
+static size_t build_upref(const struct query *q, unsigned char *out, size_t cap)
+{
+	struct writer w = {out, 0, cap, false};
+	char ns[MAXNAME + 8];
+	snprintf(ns, sizeof ns, "ns.%s", zone);
+	bool v6 = listen_addr.ss_family == AF_INET6;
+	put16(&w, q->id);
+	unsigned char flags[2] = {(unsigned char)(0x80 | (q->flags1 & 0x79)), 0};
+	put(&w, flags, 2);
+	put16(&w, 1);
+	put16(&w, 0);
+	put16(&w, 1);
+	put16(&w, 1);
+	put(&w, q->question, q->qlen);
+	put_name(&w, zone);
+	put16(&w, 2); /* NS */
+	put16(&w, 1);
+	put32(&w, TTL);
+	put16(&w, (unsigned)strlen(ns) + 2);
+	put_name(&w, ns);
+	put_name(&w, ns);
+	put16(&w, v6 ? 28 : 1);
+	put16(&w, 1);
+	put32(&w, TTL);
+	if (v6) {
+		put16(&w, 16);
+		put(&w, &((const struct sockaddr_in6 *)&listen_addr)->sin6_addr, 16);
+	} else {
+		put16(&w, 4);
+		put(&w, &((const struct sockaddr_in *)&listen_addr)->sin_addr, 4);
+	}
+	return w.full ? 0 : w.len;
+}
+
 static size_t build_garbage(const struct query *q, unsigned char *out, size_t cap)
 {
 	uint16_t r16;
@@ -397,6 +438,8 @@ static size_t respond(const struct query *q, bool udp, unsigned char *out, size_
 	switch (mode) {
 	case BLACKHOLE:
 		return 0;
+	case UPREF:
+		return build_upref(q, out, cap);
 	case GARBAGE:
 		return build_garbage(q, out, cap);
 	case SLOW:
@@ -571,6 +614,7 @@ int main(int argc, char **argv)
 		}
 
 	signal(SIGPIPE, SIG_IGN);
+	listen_addr = ss;
 	udp_fd = open_socket(&ss, sslen, SOCK_DGRAM);
 	int tcp_fd = open_socket(&ss, sslen, SOCK_STREAM);
 	if (udp_fd < 0 || tcp_fd < 0) {
