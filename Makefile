@@ -20,8 +20,9 @@ CARES_A  := $(shell pkg-config --variable=libdir libcares 2>/dev/null)/libcares.
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wvla
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
+            -ffunction-sections -fdata-sections \
             -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDFLAGS  += -Wl,-z,relro -Wl,--as-needed
+LDFLAGS  += -Wl,-z,relro -Wl,--as-needed -Wl,--gc-sections
 
 ifneq ($(SANITIZE),)
   B := build-$(SANITIZE)

@@ -470,8 +470,36 @@ static bool family_configured(int family, int flags)
 	return true;
 }
 
+static int getaddrinfo_uncancellable(const char *node, const char *service,
+				     const struct addrinfo *hints, struct addrinfo **res, int libc_rc);
+static int hostent_uncancellable(const char *name, int af, struct hostent *ret, char *buf,
+				 size_t buflen, int *herr);
+
+/* The entry points are not cancellation points: a thread cancelled
+ * mid-wait would leave locks held and a shared wait without its leader.
+ * A pending cancel takes effect at the caller's next cancellation point. */
 static int engine_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 			      struct addrinfo **res, int libc_rc)
+{
+	int old, ignored;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	int rc = getaddrinfo_uncancellable(node, service, hints, res, libc_rc);
+	pthread_setcancelstate(old, &ignored);
+	return rc;
+}
+
+static int engine_hostent(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+			  int *herr)
+{
+	int old, ignored;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	int rc = hostent_uncancellable(name, af, ret, buf, buflen, herr);
+	pthread_setcancelstate(old, &ignored);
+	return rc;
+}
+
+static int getaddrinfo_uncancellable(const char *node, const char *service,
+				     const struct addrinfo *hints, struct addrinfo **res, int libc_rc)
 {
 	bool first = libc_rc == NX_LIBC_NOT_ASKED;
 	if (!qualifies(node) || (hints && (hints->ai_flags & AI_NUMERICHOST)))
@@ -499,8 +527,8 @@ static int engine_getaddrinfo(const char *node, const char *service, const struc
 	return 0;
 }
 
-static int engine_hostent(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
-			  int *herr)
+static int hostent_uncancellable(const char *name, int af, struct hostent *ret, char *buf,
+				 size_t buflen, int *herr)
 {
 	bool first = *herr == NX_LIBC_NOT_ASKED;
 	if (!qualifies(name))
@@ -523,6 +551,30 @@ static int engine_hostent(const char *name, int af, struct hostent *ret, char *b
 	return rc;
 }
 
+/* The hooks' per-thread storage lives here, not in the preloaded library:
+ * a thread-specific key there would cost every process at load time. */
+static pthread_key_t buffer_key;
+static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
+static bool buffer_key_ok;
+
+static void make_buffer_key(void)
+{
+	buffer_key_ok = pthread_key_create(&buffer_key, free) == 0;
+}
+
+static char *engine_thread_buffer(size_t len)
+{
+	pthread_once(&buffer_once, make_buffer_key);
+	if (!buffer_key_ok)
+		return NULL;
+	char *buf = pthread_getspecific(buffer_key);
+	if (!buf && (buf = malloc(len)) && pthread_setspecific(buffer_key, buf)) {
+		free(buf);
+		buf = NULL;
+	}
+	return buf;
+}
+
 static bool engine_first(void)
 {
 	pthread_once(&once, load);
@@ -534,6 +586,7 @@ static const struct nx_engine engine = {
 	.release = nx_result_release,
 	.hostent = engine_hostent,
 	.first = engine_first,
+	.thread_buffer = engine_thread_buffer,
 };
 
 __attribute__((visibility("default"))) const struct nx_engine *

@@ -105,24 +105,17 @@ static void load_engine(void)
 	__atomic_store_n(&engine, e, __ATOMIC_RELEASE);
 }
 
-static __thread int cancel_state __attribute__((tls_model("initial-exec")));
-
 /* Marks this thread as inside nxretry and returns the engine, loading it
  * on first use; NULL when it is unavailable. The caller calls leave(). */
 static const struct nx_engine *enter(void)
 {
 	inside = 1;
-	/* Not cancellable inside: a thread cancelled mid-wait would leave
-	 * locks held and a shared wait without its leader. */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	pthread_once(&engine_once, load_engine);
 	return __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
 }
 
 static void leave(void)
 {
-	int ignored;
-	pthread_setcancelstate(cancel_state, &ignored);
 	inside = 0;
 }
 
@@ -356,30 +349,6 @@ EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, siz
 			    : hostent_r(name, AF_INET, ret, buf, buflen, result, h_errnop, rc);
 }
 
-/* The non-reentrant forms' storage: one buffer per thread, freed when the
- * thread ends (a thread-specific key, not a bare __thread pointer). */
-static pthread_key_t buffer_key;
-static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
-static bool buffer_key_ok;
-
-static void make_buffer_key(void)
-{
-	buffer_key_ok = pthread_key_create(&buffer_key, free) == 0;
-}
-
-static char *hostent_buffer(void)
-{
-	pthread_once(&buffer_once, make_buffer_key);
-	if (!buffer_key_ok)
-		return NULL;
-	char *buf = pthread_getspecific(buffer_key);
-	if (!buf && (buf = malloc(HOSTENT_BUF)) && pthread_setspecific(buffer_key, buf)) {
-		free(buf);
-		buf = NULL;
-	}
-	return buf;
-}
-
 /* The non-reentrant forms return per-thread storage, as glibc's do. With
  * libc_result NULL and asked false, first mode is tried. */
 static struct hostent *hostent_static(const char *name, int af, bool asked,
@@ -399,7 +368,9 @@ static struct hostent *hostent_static(const char *name, int af, bool asked,
 		*ask_libc = !asked;
 		return libc_result;
 	}
-	char *buf = hostent_buffer();
+	const struct nx_engine *e = enter(); /* its per-thread buffer, freed at thread exit */
+	char *buf = e ? e->thread_buffer(HOSTENT_BUF) : NULL;
+	leave();
 	int got = buf ? engine_hostent(name, af, &he, buf, HOSTENT_BUF, &herr) : -1;
 	if (got == 0) {
 		h_errno = NETDB_SUCCESS;

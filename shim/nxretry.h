@@ -269,6 +269,9 @@ struct nx_engine {
 		       int *herr);
 	/* True when the configuration says mode "first". */
 	bool (*first)(void);
+	/* A buffer of len bytes for this thread, freed when it ends (the
+	 * storage of gethostbyname's result); NULL without memory. */
+	char *(*thread_buffer)(size_t len);
 };
 
 #define NX_ENGINE_SYMBOL "nxretry_engine_v1"
