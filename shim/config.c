@@ -329,52 +329,34 @@ int nx_config_read_file(struct nx_config *c, const char *path)
 
 static int env_zones(struct nx_config *c, const char *text)
 {
-	char buf[4096];
-	if (strlen(text) >= sizeof buf) {
-		nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: too long");
-		return -1;
-	}
-	/* ~130 KiB: on the heap, the first lookup may come from a small-stack
+	/* ~140 KiB: on the heap, the first lookup may come from a small-stack
 	 * thread pool worker. */
 	struct nx_zone *zones = calloc(NX_MAXZONES, sizeof *zones);
-	if (!zones) {
-		nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: out of memory");
+	char(*names)[NX_NAMEMAX] = calloc(NX_MAXZONES, sizeof *names);
+	char why[NX_NAMEMAX + 64] = "out of memory";
+	int n = zones && names ? nx_zone_list(text, names, NX_MAXZONES, why, sizeof why) : -1;
+	if (n < 0) {
+		nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: %s", why);
+		free(zones);
+		free(names);
 		return -1;
 	}
-	int n = 0, rc = 0;
-	strcpy(buf, text);
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ", \t\n", &save); tok; tok = strtok_r(NULL, ", \t\n", &save)) {
-		if (n >= NX_MAXZONES) {
-			nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: more than %d zones", NX_MAXZONES);
-			rc = -1;
-			break;
-		}
-		char suffix[NX_NAMEMAX];
-		if (!nx_name_canonical(tok, suffix)) {
-			nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: '%s' is not a valid domain name", tok);
-			rc = -1;
-			break;
-		}
+	for (int k = 0; k < n; k++) {
 		/* A zone the file also names keeps the file's settings. */
 		const struct nx_zone *known = NULL;
 		for (int i = 0; i < c->nzones; i++)
-			if (!strcmp(c->zones[i].suffix, suffix))
+			if (!strcmp(c->zones[i].suffix, names[k]))
 				known = &c->zones[i];
-		if (known) {
-			zones[n] = *known;
-		} else {
-			memset(&zones[n], 0, sizeof zones[n]);
-			strcpy(zones[n].suffix, suffix);
-		}
-		n++;
+		if (known)
+			zones[k] = *known;
+		else
+			strcpy(zones[k].suffix, names[k]);
 	}
-	if (rc == 0) {
-		memcpy(c->zones, zones, sizeof zones[0] * (size_t)n);
-		c->nzones = n;
-	}
+	memcpy(c->zones, zones, sizeof zones[0] * (size_t)n);
+	c->nzones = n;
 	free(zones);
-	return rc;
+	free(names);
+	return 0;
 }
 
 int nx_config_apply_env(struct nx_config *c, nx_getenv_fn env)

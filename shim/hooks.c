@@ -140,36 +140,21 @@ static pthread_once_t scope_once = PTHREAD_ONCE_INIT;
 
 static void scope_from_zones(struct scope *s, const char *text)
 {
-	char copy[4096], (*zones)[NX_NAMEMAX] = NULL;
-	size_t *lens = NULL;
-	int n = 0;
-	if (strlen(text) >= sizeof copy)
-		goto engine;
-	strcpy(copy, text);
-	char *save = NULL;
-	for (char *tok = strtok_r(copy, ", \t\n", &save); tok; tok = strtok_r(NULL, ", \t\n", &save)) {
-		void *grown = n < NX_MAXZONES ? realloc(zones, sizeof *zones * (size_t)(n + 1)) : NULL;
-		if (!grown)
-			goto engine;
-		zones = grown;
-		grown = realloc(lens, sizeof *lens * (size_t)(n + 1));
-		if (!grown)
-			goto engine;
-		lens = grown;
-		if (!nx_name_canonical(tok, zones[n]))
-			goto engine;
-		lens[n] = strlen(zones[n]);
-		n++;
+	char why[NX_NAMEMAX + 64];
+	char(*zones)[NX_NAMEMAX] = malloc(sizeof *zones * NX_MAXZONES);
+	int n = zones ? nx_zone_list(text, zones, NX_MAXZONES, why, sizeof why) : -1;
+	size_t *lens = n > 0 ? malloc(sizeof *lens * (size_t)n) : NULL;
+	if (n < 0 || (n > 0 && !lens)) {
+		free(zones);
+		s->kind = SCOPE_ENGINE; /* the engine reports the mistake */
+		return;
 	}
+	for (int i = 0; i < n; i++)
+		lens[i] = strlen(zones[i]);
 	s->kind = n ? SCOPE_ZONES : SCOPE_NONE;
 	s->zones = zones;
 	s->lens = lens;
 	s->nzones = n;
-	return;
-engine:
-	free(zones);
-	free(lens);
-	s->kind = SCOPE_ENGINE;
 }
 
 static void decide_scope(void)

@@ -106,6 +106,9 @@ bool nx_name_canonical(const char *name, char out[NX_NAMEMAX]);
 /* True if canonical name equals suffix or ends with "." + suffix. */
 bool nx_name_under(const char *name, const char *suffix);
 bool nx_name_numeric(const char *name);
+/* Splits an NXRETRY_ZONES value (suffixes separated by commas or blanks)
+ * into at most max canonical suffixes; their number, or -1 with why set. */
+int nx_zone_list(const char *text, char (*out)[NX_NAMEMAX], int max, char *why, size_t whylen);
 /* True if the hosts file lists the canonical name (or an alias). */
 bool nx_hosts_has(const char *path, const char *canonical);
 

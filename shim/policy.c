@@ -62,6 +62,30 @@ bool nx_name_numeric(const char *name)
 	return inet_pton(AF_INET6, copy, buf) == 1;
 }
 
+int nx_zone_list(const char *text, char (*out)[NX_NAMEMAX], int max, char *why, size_t whylen)
+{
+	char copy[4096];
+	if (strlen(text) >= sizeof copy) {
+		snprintf(why, whylen, "too long");
+		return -1;
+	}
+	strcpy(copy, text);
+	int n = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(copy, ", \t\n", &save); tok; tok = strtok_r(NULL, ", \t\n", &save)) {
+		if (n >= max) {
+			snprintf(why, whylen, "more than %d zones", max);
+			return -1;
+		}
+		if (!nx_name_canonical(tok, out[n])) {
+			snprintf(why, whylen, "'%s' is not a valid domain name", tok);
+			return -1;
+		}
+		n++;
+	}
+	return n;
+}
+
 bool nx_hosts_has(const char *path, const char *canonical)
 {
 	FILE *f = fopen(path, "re");
