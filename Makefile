@@ -68,12 +68,12 @@ $(B)/engine.a: $(ENGINE_OBJ)
 $(B)/nxretry-check: shim/check.c $(B)/engine.a
 	$(CC) $(CFLAGS) -o $@ $< $(B)/engine.a $(CARES_A) $(LDFLAGS) -lm
 
-$(B)/gai: tests/lab/gai.c | $(B)/obj
+$(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 # Lab tools: the misbehaving DNS server, the threaded getaddrinfo client and the
 # client whose lookup thread is cancelled.
-$(B)/faultdns $(B)/threads $(B)/cancel: $(B)/%: tests/lab/%.c | $(B)/obj
+$(B)/faultdns $(B)/threads $(B)/cancel: $(B)/%: tests/lab/%.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a

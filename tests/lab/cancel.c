@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
+
 #define LINE 1024
 
 struct job {
@@ -47,34 +49,11 @@ struct job {
 	char line[LINE];
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
-}
-
-static const char *eai_name(int rc)
-{
-	switch (rc) {
-	case 0: return "OK";
-	case EAI_NONAME: return "EAI_NONAME";
-	case EAI_AGAIN: return "EAI_AGAIN";
-	case EAI_FAIL: return "EAI_FAIL";
-	case EAI_FAMILY: return "EAI_FAMILY";
-	case EAI_MEMORY: return "EAI_MEMORY";
-	case EAI_SYSTEM: return "EAI_SYSTEM";
-	case EAI_NODATA: return "EAI_NODATA";
-	case EAI_ADDRFAMILY: return "EAI_ADDRFAMILY";
-	default: return "EAI_UNKNOWN";
-	}
 }
 
 /* Looks NAME up; LINE gets "<name> rc=... <addresses>". */

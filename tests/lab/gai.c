@@ -18,41 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct name_value {
-	const char *name;
-	int value;
-};
-
-static const struct name_value eai_names[] = {
-	{ "OK", 0 },
-	{ "EAI_BADFLAGS", EAI_BADFLAGS },
-	{ "EAI_NONAME", EAI_NONAME },
-	{ "EAI_AGAIN", EAI_AGAIN },
-	{ "EAI_FAIL", EAI_FAIL },
-	{ "EAI_FAMILY", EAI_FAMILY },
-	{ "EAI_SOCKTYPE", EAI_SOCKTYPE },
-	{ "EAI_SERVICE", EAI_SERVICE },
-	{ "EAI_MEMORY", EAI_MEMORY },
-	{ "EAI_SYSTEM", EAI_SYSTEM },
-	{ "EAI_OVERFLOW", EAI_OVERFLOW },
-#ifdef EAI_NODATA
-	{ "EAI_NODATA", EAI_NODATA },
-#endif
-#ifdef EAI_ADDRFAMILY
-	{ "EAI_ADDRFAMILY", EAI_ADDRFAMILY },
-#endif
-#ifdef EAI_INPROGRESS
-	{ "EAI_INPROGRESS", EAI_INPROGRESS },
-	{ "EAI_CANCELED", EAI_CANCELED },
-	{ "EAI_NOTCANCELED", EAI_NOTCANCELED },
-	{ "EAI_ALLDONE", EAI_ALLDONE },
-	{ "EAI_INTR", EAI_INTR },
-#endif
-#ifdef EAI_IDN_ENCODE
-	{ "EAI_IDN_ENCODE", EAI_IDN_ENCODE },
-#endif
-	{ NULL, 0 }
-};
+#include "client.h"
 
 static const struct name_value socktype_names[] = {
 	{ "stream", SOCK_STREAM },
@@ -152,18 +118,10 @@ static void print_node(const struct addrinfo *ai)
 	putchar('\n');
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 int main(int argc, char **argv)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC }, *res = NULL;
-	const char *service = NULL, *eai;
+	const char *service = NULL;
 	int opt, rc, nohints = 0;
 	long long start;
 
@@ -203,8 +161,7 @@ int main(int argc, char **argv)
 
 	start = now_ns();
 	rc = getaddrinfo(argv[optind], service, nohints ? NULL : &hints, &res);
-	eai = name_of(eai_names, rc);
-	printf("rc=%d %s ms=%lld\n", rc, eai ? eai : "EAI_UNKNOWN", (now_ns() - start) / 1000000);
+	printf("rc=%d %s ms=%lld\n", rc, eai_name(rc), (now_ns() - start) / 1000000);
 	if (rc != 0)
 		return 2;
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)

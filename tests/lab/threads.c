@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
+
 #define MAXTHREADS 256
 #define MAXOUTCOMES 64
 #define LINE 2048
@@ -54,31 +56,6 @@ static int family = AF_UNSPEC;
 static long loops = 1;
 static char **names;
 static int nnames;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static const char *eai_name(int rc)
-{
-	switch (rc) {
-	case 0: return "OK";
-	case EAI_NONAME: return "EAI_NONAME";
-	case EAI_AGAIN: return "EAI_AGAIN";
-	case EAI_FAIL: return "EAI_FAIL";
-	case EAI_FAMILY: return "EAI_FAMILY";
-	case EAI_SOCKTYPE: return "EAI_SOCKTYPE";
-	case EAI_SERVICE: return "EAI_SERVICE";
-	case EAI_MEMORY: return "EAI_MEMORY";
-	case EAI_SYSTEM: return "EAI_SYSTEM";
-	case EAI_NODATA: return "EAI_NODATA";
-	case EAI_ADDRFAMILY: return "EAI_ADDRFAMILY";
-	default: return "EAI_UNKNOWN";
-	}
-}
 
 static int count_fds(void)
 {
