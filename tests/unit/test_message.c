@@ -486,15 +486,22 @@ static void garbage_all(struct pkt *p)
 	p->len = 64;
 }
 
-static void loop_in_answer(struct pkt *p)
+/* What follows a hand-written owner name: an A record, IN, TTL 300,
+ * 192.0.2.1. */
+static void a_rr_rest(struct pkt *p)
 {
-	pkt_reply(p, ID, PKT_AA, 0, WWW, NX_T_A);
-	pkt_name_loop(p); /* the owner of an A record */
 	pkt_u16(p, NX_T_A);
 	pkt_u16(p, 1);
 	pkt_u32(p, 300);
 	pkt_u16(p, 4);
 	pkt_bytes(p, "\xc0\x00\x02\x01", 4);
+}
+
+static void loop_in_answer(struct pkt *p)
+{
+	pkt_reply(p, ID, PKT_AA, 0, WWW, NX_T_A);
+	pkt_name_loop(p); /* the owner of an A record */
+	a_rr_rest(p);
 	pkt_count_add(p, PKT_AN, 1);
 }
 
@@ -516,11 +523,7 @@ static void loop_two_pointers(struct pkt *p)
 	size_t at = p->len;
 	pkt_bytes(p, "\x03www", 4);
 	pkt_pointer(p, at);
-	pkt_u16(p, NX_T_A);
-	pkt_u16(p, 1);
-	pkt_u32(p, 300);
-	pkt_u16(p, 4);
-	pkt_bytes(p, "\xc0\x00\x02\x01", 4);
+	a_rr_rest(p);
 	pkt_count_add(p, PKT_AN, 1);
 }
 
@@ -535,11 +538,7 @@ static void name_too_long(struct pkt *p)
 		pkt_bytes(p, label, sizeof label);
 	}
 	pkt_bytes(p, "", 1);
-	pkt_u16(p, NX_T_A);
-	pkt_u16(p, 1);
-	pkt_u32(p, 300);
-	pkt_u16(p, 4);
-	pkt_bytes(p, "\xc0\x00\x02\x01", 4);
+	a_rr_rest(p);
 	pkt_count_add(p, PKT_AN, 1);
 }
 
@@ -554,11 +553,7 @@ static void extended_label(struct pkt *p)
 {
 	pkt_reply(p, ID, PKT_AA, 0, WWW, NX_T_A);
 	pkt_bytes(p, "\x41\x00", 2); /* 0b01 label type (RFC 6891 §5) */
-	pkt_u16(p, NX_T_A);
-	pkt_u16(p, 1);
-	pkt_u32(p, 300);
-	pkt_u16(p, 4);
-	pkt_bytes(p, "\xc0\x00\x02\x01", 4);
+	a_rr_rest(p);
 	pkt_set_count(p, PKT_AN, 1);
 }
 
