@@ -43,8 +43,7 @@ static void load(void)
 
 /* What one lookup is after, and what it found. */
 struct lookup {
-	const char *name; /* canonical */
-	char name_buf[NX_NAMEMAX];
+	char name[NX_NAMEMAX]; /* canonical */
 	const struct nx_zone *zone;
 	int family, flags;
 	int qtypes[2], nq;
@@ -280,6 +279,14 @@ static enum nx_outcome follow_cname(struct lookup *l)
 	return f->naddrs > 0 ? NX_OUT_FOUND : NX_OUT_LIBC;
 }
 
+/* Outcomes kept beyond one flight: "NAME/absent" (NXDOMAIN is about the
+ * name, whatever the type) and "SUFFIX/unreachable". */
+static const char *memo_key(char key[NX_KEYMAX], const char *owner, const char *what)
+{
+	snprintf(key, NX_KEYMAX, "%s/%s", owner, what);
+	return key;
+}
+
 /* The wait itself, run once per name by nx_flight_run; returns how long
  * its outcome may serve later lookups of the same name. */
 static uint32_t run_lookup(void *ctx, struct nx_found *out)
@@ -324,10 +331,8 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 		l->found.outcome = NX_OUT_ABSENT;
 		keep = (uint32_t)cfg.fail_fast;
 		if (keep) {
-			/* NXDOMAIN is about the name, whatever the type asked. */
-			char key[NX_NAMEMAX + 16];
-			snprintf(key, sizeof key, "%s/absent", l->name);
-			nx_flight_remember(key, &l->found, keep);
+			char key[NX_KEYMAX];
+			nx_flight_remember(memo_key(key, l->name, "absent"), &l->found, keep);
 		}
 		break;
 	default:
@@ -338,9 +343,9 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 		if (r == ROUND_FAILED && nx_now_ms() >= l->deadline_ms && cfg.fail_fast > 0) {
 			/* No server answered for a whole deadline (port 53 blocked,
 			 * say): the zone's other names would wait as long. */
-			char key[NX_NAMEMAX + 24];
-			snprintf(key, sizeof key, "%s/unreachable", l->zone->suffix);
-			nx_flight_remember(key, &l->found, (uint32_t)cfg.fail_fast);
+			char key[NX_KEYMAX];
+			nx_flight_remember(memo_key(key, l->zone->suffix, "unreachable"), &l->found,
+					   (uint32_t)cfg.fail_fast);
 		}
 		break;
 	}
@@ -357,9 +362,8 @@ static enum nx_outcome resolve(const char *node, int family, int flags, bool fir
 {
 	struct lookup l;
 	memset(&l, 0, sizeof l);
-	if (!nx_name_canonical(node, l.name_buf) || nx_name_numeric(node))
+	if (!nx_name_canonical(node, l.name) || nx_name_numeric(node))
 		return NX_OUT_LIBC;
-	l.name = l.name_buf;
 	l.zone = nx_config_zone_for(&cfg, l.name);
 	if (!l.zone)
 		return NX_OUT_LIBC;
@@ -384,14 +388,12 @@ static enum nx_outcome resolve(const char *node, int family, int flags, bool fir
 	default:
 		return NX_OUT_LIBC;
 	}
-	char key[NX_NAMEMAX + 24];
-	snprintf(key, sizeof key, "%s/absent", l.name);
-	if (nx_flight_recall(key, out)) {
+	char key[NX_KEYMAX];
+	if (nx_flight_recall(memo_key(key, l.name, "absent"), out)) {
 		nx_log(NX_LOG_DEBUG, "%s: absent at the deadline moments ago: failing at once", l.name);
 		return out->outcome;
 	}
-	snprintf(key, sizeof key, "%s/unreachable", l.zone->suffix);
-	if (nx_flight_recall(key, out)) {
+	if (nx_flight_recall(memo_key(key, l.zone->suffix, "unreachable"), out)) {
 		nx_log(NX_LOG_DEBUG, "%s: the servers of %s did not answer moments ago: libc's "
 		       "answer stands", l.name, l.zone->suffix);
 		return out->outcome;

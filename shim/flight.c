@@ -16,7 +16,7 @@
 
 struct flight {
 	struct flight *next;
-	char key[NX_NAMEMAX + 16];
+	char key[NX_KEYMAX];
 	bool done;
 	bool orphan; /* unlinked while its leader was away; freed by the last one out */
 	int refs;

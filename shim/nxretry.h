@@ -234,6 +234,8 @@ struct nx_found {
 	char canon[NX_NAMEMAX];
 };
 
+#define NX_KEYMAX (NX_NAMEMAX + 24) /* a flight's key: a name and a few words */
+
 /* Resolves into out; returns how many seconds the outcome may be reused. */
 typedef uint32_t (*nx_flight_fn)(void *ctx, struct nx_found *out);
 /* Runs fn once per key at a time: callers with the same key meanwhile wait
