@@ -5,6 +5,7 @@
 #   make demo          the stale-cache scenario, bypassed live in the DNS lab
 #   make bench         benchmarks
 #   make check SANITIZE=address|undefined|thread
+#   make BUILD=DIR     build into DIR instead of build/ (or build-SANITIZER)
 #   make install PREFIX=/usr/local DESTDIR=
 
 PREFIX   ?= /usr/local
@@ -25,13 +26,14 @@ CFLAGS   += -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
 LDFLAGS  += -Wl,-z,relro -Wl,--as-needed -Wl,--gc-sections
 
 ifneq ($(SANITIZE),)
-  B := build-$(SANITIZE)
+  BUILD ?= build-$(SANITIZE)
   CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
   LDFLAGS += -fsanitize=$(SANITIZE)
 else
-  B := build
+  BUILD ?= build
   CFLAGS  += -D_FORTIFY_SOURCE=2
 endif
+B := $(BUILD)
 
 ENGINE_SRC = shim/engine.c shim/config.c shim/policy.c shim/message.c shim/probe.c \
              shim/wait.c shim/authority.c shim/result.c shim/log.c shim/server.c \
@@ -43,7 +45,7 @@ UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(w
 LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
-.PHONY: all check unit lab demo bench install uninstall clean deps lint
+.PHONY: all unit-tests check unit lab demo bench install uninstall clean deps lint
 all: $(LIB) $(ENGINE) $(B)/nxretry-check $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel
 
 $(B)/obj/%.o: shim/%.c shim/nxretry.h | $(B)/obj
@@ -83,8 +85,13 @@ $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine
 deps:
 	@scripts/install-deps --check || scripts/install-deps
 
-check: deps all $(UNIT_TESTS)
+# deps runs first and alone: the flags above come from pkg-config, so the
+# build itself is a fresh make that reads them after the packages exist.
+check: deps
+	@$(MAKE) --no-print-directory all unit-tests
 	@scripts/run-tests $(B) $(SANITIZE)
+
+unit-tests: $(UNIT_TESTS)
 
 unit: all $(UNIT_TESTS)
 	@scripts/run-tests --unit-only $(B) $(SANITIZE)
@@ -92,10 +99,12 @@ unit: all $(UNIT_TESTS)
 lab: all
 	@NXRETRY_LIB=$(LIB) GAI=$(B)/gai tests/lab/run
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo $(B)
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@bench/run $(B)
 
 lint:
