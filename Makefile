@@ -16,13 +16,21 @@ MANDIR   ?= $(PREFIX)/share/man
 SANITIZE ?=
 
 CC       ?= cc
-PKGS      = libcares libconfig
-CARES_A  := $(shell pkg-config --variable=libdir libcares 2>/dev/null)/libcares.a
+# CARES_PREFIX=DIR: the c-ares in DIR/include and DIR/lib/libcares.a (e.g.
+# Debian 13's, from scripts/cares-trixie DIR) instead of the system's.
+ifeq ($(CARES_PREFIX),)
+  PKGS     = libcares libconfig
+  CARES_A := $(shell pkg-config --variable=libdir libcares 2>/dev/null)/libcares.a
+else
+  PKGS     = libconfig
+  CARES_A := $(CARES_PREFIX)/lib/libcares.a
+  CARES_CFLAGS := -I$(CARES_PREFIX)/include
+endif
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wvla
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
             -ffunction-sections -fdata-sections \
-            -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+            -fno-strict-aliasing $(CARES_CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS  += -Wl,-z,relro -Wl,--as-needed -Wl,--gc-sections
 
 ifneq ($(SANITIZE),)
@@ -39,20 +47,49 @@ ENGINE_SRC = shim/engine.c shim/config.c shim/policy.c shim/message.c shim/probe
              shim/wait.c shim/authority.c shim/result.c shim/log.c shim/server.c \
              shim/flight.c
 ENGINE_OBJ = $(ENGINE_SRC:shim/%.c=$(B)/obj/%.o)
-HOOK_OBJ   = $(B)/obj/hooks.o $(B)/obj/policy.o
+
+# glibc >= 2.17 for everything shipped (docs/portability.md): the engine and
+# the programs bind each libc function to its oldest version at or below
+# the baseline (a generated header of .symver lines), the engine names
+# libpthread and libdl, where glibc < 2.34 keeps pthread_* and dl*, and the
+# programs start through shim/start.c. Sanitizer builds, and builds on
+# another c-ares (CARES_PREFIX), are not shipped.
+ifeq ($(SANITIZE)$(filter musl,$(FLAVOR))$(CARES_PREFIX),)
+  COMPAT_H    = $(B)/glibc-compat.h
+  COMPAT      = -include $(COMPAT_H)
+  ENGINE_LIBS = -Wl,--no-as-needed -l:libpthread.so.0 -l:libdl.so.2 -Wl,--as-needed
+  PROG_START  = $(B)/obj/start.o -Wl,--wrap=__libc_start_main
+  PORTABLE    = $(B)/portable.ok
+endif
+HOOK_OBJ   = $(B)/obj/hooks.o $(B)/obj/policy.o $(B)/obj/loader.o
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(wildcard tests/unit/test_*.c)))
 
 LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
 .PHONY: all unit-tests check unit lab demo bench install uninstall clean deps lint
-all: $(LIB) $(ENGINE) $(B)/nxretry-check $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel
+all: $(LIB) $(ENGINE) $(B)/nxretry-check $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel
 
-$(B)/obj/%.o: shim/%.c shim/nxretry.h | $(B)/obj
-	$(CC) $(CFLAGS) -c -o $@ $<
+$(B)/obj/%.o: shim/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
+	$(CC) $(CFLAGS) $(COMPAT) -c -o $@ $<
+
+$(COMPAT_H): scripts/glibc-compat | $(B)/obj
+	CC="$(CC)" scripts/glibc-compat >$@.tmp && mv $@.tmp $@
+
+# Fails the build when a shipped file needs more than glibc 2.17 (or, for
+# the preload, anything a musl process lacks).
+$(PORTABLE): $(LIB) $(ENGINE) $(B)/nxretry-check scripts/check-portable
+	scripts/check-portable --preload $(LIB)
+	scripts/check-portable $(ENGINE) $(B)/nxretry-check
+	touch $@
 
 $(B)/obj:
 	mkdir -p $@
+
+# The thin preload's objects: no FORTIFY, whose __*_chk functions musl
+# lacks (a glibc-built preload must not kill a musl process).
+$(HOOK_OBJ): $(B)/obj/%.o: shim/%.c shim/nxretry.h | $(B)/obj
+	$(CC) $(CFLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
 
 # The thin preload: no c-ares, no libconfig, lazy binding.
 $(LIB): $(HOOK_OBJ) shim/libnxretry.map
@@ -62,13 +99,14 @@ $(LIB): $(HOOK_OBJ) shim/libnxretry.map
 # ares_* symbols; a dynamic libcares would bind to Node's inside Node).
 $(ENGINE): $(ENGINE_OBJ) shim/engine.map
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/engine.map -Wl,--exclude-libs,ALL \
-		-o $@ $(ENGINE_OBJ) $(CARES_A)
+		-o $@ $(ENGINE_OBJ) $(CARES_A) $(ENGINE_LIBS)
 
 $(B)/engine.a: $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/nxretry-check: shim/check.c $(B)/engine.a
-	$(CC) $(CFLAGS) -o $@ $< $(B)/engine.a $(CARES_A) $(LDFLAGS) -lm
+$(B)/nxretry-check: shim/check.c $(B)/engine.a $(COMPAT_H) $(if $(PROG_START),$(B)/obj/start.o)
+	$(CC) $(CFLAGS) $(COMPAT) -o $@ $< $(B)/engine.a $(CARES_A) $(LDFLAGS) $(PROG_START) \
+		$(ENGINE_LIBS) -lm
 
 $(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
@@ -89,6 +127,7 @@ deps:
 # build itself is a fresh make that reads them after the packages exist.
 check: deps
 	@$(MAKE) --no-print-directory all unit-tests
+	@scripts/old-glibc .cache/glibc-2.31
 	@scripts/run-tests $(B) $(SANITIZE)
 
 unit-tests: $(UNIT_TESTS)
@@ -110,7 +149,7 @@ bench: deps
 lint:
 	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run bench/run
 
-install: $(LIB) $(ENGINE) $(B)/nxretry-check
+install: $(LIB) $(ENGINE) $(B)/nxretry-check $(PORTABLE)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(ENGINE) $(DESTDIR)$(LIBDIR)/

@@ -26,7 +26,8 @@ struct flight {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t landed = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t landed; /* on CLOCK_MONOTONIC, set up by landed_ready() */
+static bool landed_set;
 static struct flight *flights;
 static int nflights;
 
@@ -36,9 +37,24 @@ void nx_flight_reset(void)
 	 * flights; what the memory held is dropped, not freed (it may be
 	 * mid-update). */
 	pthread_mutex_init(&lock, NULL);
-	pthread_cond_init(&landed, NULL);
+	landed_set = false;
 	flights = NULL;
 	nflights = 0;
+}
+
+/* Waits are timed on the monotonic clock. Not pthread_cond_clockwait: it
+ * needs glibc 2.34, and the engine runs on glibc 2.17. Called with lock
+ * held. */
+static void landed_ready(void)
+{
+	if (landed_set)
+		return;
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&landed, &a);
+	pthread_condattr_destroy(&a);
+	landed_set = true;
 }
 
 /* Drops finished flights whose time is up (and the oldest past MEMO_MAX). */
@@ -88,8 +104,8 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 		int64_t until = deadline_ms < f->deadline_ms + ABANDON_MS ? deadline_ms
 									: f->deadline_ms + ABANDON_MS;
 		struct timespec ts = {until / 1000, (until % 1000) * 1000000};
-		while (!f->done &&
-		       pthread_cond_clockwait(&landed, &lock, CLOCK_MONOTONIC, &ts) != ETIMEDOUT)
+		landed_ready();
+		while (!f->done && pthread_cond_timedwait(&landed, &lock, &ts) != ETIMEDOUT)
 			;
 		if (f->done)
 			*out = f->found;
@@ -121,6 +137,7 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 	f->done = true;
 	f->refs--;
 	f->keep_until_ms = nx_now_ms() + (int64_t)keep_s * 1000;
+	landed_ready();
 	pthread_cond_broadcast(&landed);
 	release_orphan(f);
 	pthread_mutex_unlock(&lock);

@@ -5,9 +5,8 @@
  * (libnxretry-engine.so, beside this file) loaded. */
 #include "nxretry.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +24,33 @@
  * engine's own, or a libc module's) go straight to libc. */
 static __thread int inside __attribute__((tls_model("initial-exec")));
 
+/* Runs init once for the process. Not pthread_once: on glibc < 2.34 it
+ * lives in libpthread, which a preload may not assume is loaded. Waiters
+ * yield until the first caller is done; that happens once per process. */
+enum { ONCE_NEW, ONCE_RUNNING, ONCE_DONE };
+
+static void once(int *state, void (*init)(void))
+{
+	int s = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+	if (s == ONCE_DONE)
+		return;
+	int expected = ONCE_NEW;
+	if (__atomic_compare_exchange_n(state, &expected, ONCE_RUNNING, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		init();
+		__atomic_store_n(state, ONCE_DONE, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(state, __ATOMIC_ACQUIRE) != ONCE_DONE)
+		sched_yield();
+}
+
 /* The next definition of a symbol (libc's), looked up once. */
 static void *next_symbol(void **slot, const char *name)
 {
 	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (!f) {
-		f = dlsym(RTLD_NEXT, name);
+		f = nx_next_symbol(name);
 		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
 	}
 	return f;
@@ -60,13 +80,18 @@ REAL(gethostbyname_r_fn, gethostbyname_r)
 REAL(gethostbyname2_fn, gethostbyname2)
 REAL(gethostbyname_fn, gethostbyname)
 
-static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+static int engine_once;
 static const struct nx_engine *engine;
+
+static bool quiet(void)
+{
+	const char *level = secure_getenv("NXRETRY_LOG");
+	return level && !strcmp(level, "off");
+}
 
 static void say(const char *what, const char *detail)
 {
-	const char *level = secure_getenv("NXRETRY_LOG");
-	if (level && !strcmp(level, "off"))
+	if (quiet())
 		return;
 	char line[1024];
 	int n = snprintf(line, sizeof line, "nxretry: %s: %s\n", what, detail);
@@ -76,30 +101,45 @@ static void say(const char *what, const char *detail)
 	}
 }
 
+/* The engine is built for one libc: a library built for glibc, preloaded
+ * into a musl program (or the reverse), passes every call through and
+ * says so once, when a lookup first concerns it. */
+static bool foreign_libc(void)
+{
+#ifdef __GLIBC__
+	return !nx_libc_is_glibc();
+#else
+	return nx_libc_is_glibc();
+#endif
+}
+
 static void load_engine(void)
 {
 	/* setuid/setgid: the environment belongs to someone else. */
 	if (getauxval(AT_SECURE))
 		return;
-	Dl_info self;
-	char path[4096];
-	if (!dladdr((void *)load_engine, &self) || !self.dli_fname) {
-		say("cannot locate libnxretry.so", "dladdr failed");
+	if (foreign_libc()) {
+		say("not built for this process's C library", "lookups go to libc unchanged");
 		return;
 	}
-	const char *slash = strrchr(self.dli_fname, '/');
-	int dir = slash ? (int)(slash - self.dli_fname + 1) : 0;
-	if (snprintf(path, sizeof path, "%.*s%s", dir, self.dli_fname, ENGINE_FILE) >= (int)sizeof path)
-		return;
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		say("cannot load the engine", dlerror());
+	char self[4096], path[4096];
+	if (!nx_self_path(self, sizeof self)) {
+		say("cannot locate libnxretry.so", "not found among the loaded objects");
 		return;
 	}
+	const char *slash = strrchr(self, '/');
+	int dir = slash ? (int)(slash - self + 1) : 0;
+	if (snprintf(path, sizeof path, "%.*s%s", dir, self, ENGINE_FILE) >= (int)sizeof path)
+		return;
 	nx_engine_open_fn open;
-	*(void **)&open = dlsym(h, NX_ENGINE_SYMBOL);
+	void *entry = nx_load_object(path, NX_ENGINE_SYMBOL);
+	if (!entry) {
+		say("cannot load the engine", path);
+		return;
+	}
+	memcpy(&open, &entry, sizeof entry);
 	struct nx_libc libc = {real_getaddrinfo(), real_freeaddrinfo()};
-	const struct nx_engine *e = open ? open(&libc) : NULL;
+	const struct nx_engine *e = open(&libc);
 	if (!e)
 		say("cannot start the engine", path);
 	__atomic_store_n(&engine, e, __ATOMIC_RELEASE);
@@ -110,7 +150,7 @@ static void load_engine(void)
 static const struct nx_engine *enter(void)
 {
 	inside = 1;
-	pthread_once(&engine_once, load_engine);
+	once(&engine_once, load_engine);
 	return __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
 }
 
@@ -135,8 +175,7 @@ struct scope {
 };
 
 static struct scope scope;
-static int scope_ready;
-static pthread_once_t scope_once = PTHREAD_ONCE_INIT;
+static int scope_once;
 
 static void scope_from_zones(struct scope *s, const char *text)
 {
@@ -178,13 +217,11 @@ static void decide_scope(void)
 		}
 	}
 	scope = s;
-	__atomic_store_n(&scope_ready, 1, __ATOMIC_RELEASE);
 }
 
 static const struct scope *get_scope(void)
 {
-	if (!__atomic_load_n(&scope_ready, __ATOMIC_ACQUIRE))
-		pthread_once(&scope_once, decide_scope);
+	once(&scope_once, decide_scope);
 	return &scope;
 }
 

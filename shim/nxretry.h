@@ -95,9 +95,16 @@ struct nx_reply {
 int nx_message_query(unsigned char *buf, size_t len, uint16_t id, const char *name,
 		     int qtype, bool rd);
 /* Classifies a reply to the query (id, name, qtype). With want_aa, answers
- * and denials without the AA bit are NX_LAME (RFC 1034 §4.3.1). */
+ * and denials without the AA bit are NX_LAME (RFC 1034 §4.3.1). A reply
+ * whose names taken for use (CNAME targets, NS targets, a referral's zone,
+ * SOA owner and MNAME) are not host names is NX_MALFORMED, said in one log
+ * line. */
 void nx_message_classify(const unsigned char *msg, size_t len, uint16_t id,
 			 const char *name, int qtype, bool want_aa, struct nx_reply *out);
+/* A host name as glibc's res_hnok sees one (resolv/res_comp.c): labels of
+ * letters, digits, '-' and '_', not starting with '-', at most 253
+ * characters, no empty label, no trailing dot. */
+bool nx_name_host(const char *name);
 
 /* ---- policy.c ---- */
 /* Copies name in canonical form (lower case, no trailing dot) into out;
@@ -280,6 +287,12 @@ struct nx_engine {
 };
 
 #define NX_ENGINE_SYMBOL "nxretry_engine_v1"
+
+/* loader.c: the preload's view of the process without libdl. */
+void *nx_next_symbol(const char *name);       /* what dlsym(RTLD_NEXT) finds */
+bool nx_libc_is_glibc(void);
+bool nx_self_path(char *out, size_t size);    /* this library's file name */
+void *nx_load_object(const char *path, const char *symbol); /* dlopen, then symbol */
 typedef const struct nx_engine *(*nx_engine_open_fn)(const struct nx_libc *libc);
 
 #endif

@@ -2,7 +2,9 @@
 #include "nxretry.h"
 
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t nx_now_ms(void)
 {
@@ -14,7 +16,8 @@ int64_t nx_now_ms(void)
 static uint32_t random32(void)
 {
 	uint32_t v;
-	if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t)sizeof v)
+	/* The system call, not glibc's wrapper: that needs glibc 2.25. */
+	if (syscall(SYS_getrandom, &v, sizeof v, GRND_NONBLOCK) == (long)sizeof v)
 		return v;
 	/* No entropy yet (early boot): still unpredictable enough for jitter,
 	 * and ids are then also checked against the question. */

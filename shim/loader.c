@@ -1,0 +1,237 @@
+/* Finding libc's functions and loading the engine without libdl.
+ *
+ * The preload runs in every process of a test runner, on any glibc from
+ * 2.17 and on musl. Importing dlsym/dlopen/dladdr would tie it to one of
+ * two homes: glibc >= 2.34 defines them in libc.so.6 (version GLIBC_2.34),
+ * older glibc only in libdl.so.2, which many programs never load, and
+ * ld.so refuses to start a process whose preload needs a version its libc
+ * lacks. Linking libdl as DT_NEEDED costs every process start more than
+ * the whole preload does. So the preload imports dl_iterate_phdr alone
+ * (glibc 2.2.4, musl) and reads the dynamic symbol tables of the loaded
+ * objects itself, the way ld.so does: GNU hash or SysV hash, default
+ * version only. Nothing here runs before the first lookup that needs it. */
+#include "nxretry.h"
+
+#include <dlfcn.h> /* RTLD_* values only: the same in glibc and musl */
+#include <elf.h>
+#include <link.h>
+#include <string.h>
+
+#if __SIZEOF_POINTER__ == 8
+#define ST_TYPE ELF64_ST_TYPE
+#define ST_BIND ELF64_ST_BIND
+#else
+#define ST_TYPE ELF32_ST_TYPE
+#define ST_BIND ELF32_ST_BIND
+#endif
+
+#ifndef STT_GNU_IFUNC
+#define STT_GNU_IFUNC 10
+#endif
+#define VERSYM_HIDDEN 0x8000 /* a non-default version (name@V, not name@@V) */
+
+struct object {
+	ElfW(Addr) base;
+	const ElfW(Sym) *symtab;
+	const char *strtab;
+	const uint32_t *gnu_hash;
+	const uint32_t *sysv_hash;
+	const ElfW(Half) *versym;
+};
+
+/* glibc relocates the d_ptr entries of _DYNAMIC in place, musl and the
+ * vDSO do not: an address below the load base is still an offset. */
+static const void *dyn_ptr(ElfW(Addr) base, ElfW(Addr) p)
+{
+	return (const void *)(p < base ? base + p : p);
+}
+
+static bool object_open(const struct dl_phdr_info *info, struct object *o)
+{
+	memset(o, 0, sizeof *o);
+	o->base = info->dlpi_addr;
+	const ElfW(Dyn) *dyn = NULL;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+	for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
+		switch (dyn->d_tag) {
+		case DT_SYMTAB: o->symtab = dyn_ptr(o->base, dyn->d_un.d_ptr); break;
+		case DT_STRTAB: o->strtab = dyn_ptr(o->base, dyn->d_un.d_ptr); break;
+		case DT_GNU_HASH: o->gnu_hash = dyn_ptr(o->base, dyn->d_un.d_ptr); break;
+		case DT_HASH: o->sysv_hash = dyn_ptr(o->base, dyn->d_un.d_ptr); break;
+		case DT_VERSYM: o->versym = dyn_ptr(o->base, dyn->d_un.d_ptr); break;
+		default: break;
+		}
+	}
+	return o->symtab && o->strtab && (o->gnu_hash || o->sysv_hash);
+}
+
+/* The symbol's address when index i defines name (default version). */
+static void *object_match(const struct object *o, uint32_t i, const char *name)
+{
+	const ElfW(Sym) *s = &o->symtab[i];
+	int type = ST_TYPE(s->st_info), bind = ST_BIND(s->st_info);
+	if (s->st_shndx == SHN_UNDEF || strcmp(o->strtab + s->st_name, name))
+		return NULL;
+	if (bind != STB_GLOBAL && bind != STB_WEAK)
+		return NULL;
+	if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_OBJECT)
+		return NULL;
+	if (o->versym && (o->versym[i] & VERSYM_HIDDEN))
+		return NULL;
+	void *addr = (void *)(o->base + s->st_value);
+	if (type == STT_GNU_IFUNC) {
+		void *(*resolve)(void);
+		memcpy(&resolve, &addr, sizeof addr);
+		addr = resolve();
+	}
+	return addr;
+}
+
+static void *object_lookup(const struct object *o, const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	if (o->gnu_hash) {
+		/* nbuckets, symoffset, bloom words, bloom shift; bloom;
+		 * buckets; then one chain word per symbol from symoffset. */
+		uint32_t h = 5381;
+		for (; *p; p++)
+			h = h * 33 + *p;
+		const uint32_t *g = o->gnu_hash;
+		uint32_t nbuckets = g[0], symoffset = g[1], bloom_words = g[2];
+		const uint32_t *buckets =
+			(const uint32_t *)((const ElfW(Addr) *)(g + 4) + bloom_words);
+		const uint32_t *chain = buckets + nbuckets;
+		if (!nbuckets)
+			return NULL;
+		uint32_t i = buckets[h % nbuckets];
+		if (i < symoffset)
+			return NULL;
+		for (;; i++) {
+			uint32_t ch = chain[i - symoffset];
+			if ((ch | 1) == (h | 1)) {
+				void *addr = object_match(o, i, name);
+				if (addr)
+					return addr;
+			}
+			if (ch & 1)
+				return NULL;
+		}
+	}
+	/* SysV hash: nbucket, nchain, buckets, chains. */
+	uint32_t h = 0;
+	for (; *p; p++) {
+		h = (h << 4) + *p;
+		uint32_t high = h & 0xf0000000u;
+		if (high)
+			h ^= high >> 24;
+		h &= ~high;
+	}
+	const uint32_t *t = o->sysv_hash;
+	uint32_t nbucket = t[0], nchain = t[1];
+	if (!nbucket)
+		return NULL;
+	for (uint32_t i = t[2 + h % nbucket]; i && i < nchain; i = t[2 + nbucket + i]) {
+		void *addr = object_match(o, i, name);
+		if (addr)
+			return addr;
+	}
+	return NULL;
+}
+
+/* Whether the object holds address a (one of its PT_LOAD segments). */
+static bool object_holds(const struct dl_phdr_info *info, const void *a)
+{
+	ElfW(Addr) x = (ElfW(Addr))a;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		ElfW(Addr) start = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && x >= start && x - start < ph->p_memsz)
+			return true;
+	}
+	return false;
+}
+
+enum walk { WALK_ALL, WALK_AFTER_SELF, WALK_PATH, WALK_SELF_PATH };
+
+struct search {
+	enum walk how;
+	const char *name;  /* the symbol */
+	const char *path;  /* WALK_PATH: the object's file name */
+	bool seen_self;
+	void *found;
+	char *path_out; /* WALK_SELF_PATH */
+	size_t path_size;
+};
+
+static int visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct search *s = arg;
+	(void)size;
+	bool self = object_holds(info, (const void *)visit);
+	if (s->how == WALK_SELF_PATH) {
+		if (!self)
+			return 0;
+		const char *n = info->dlpi_name ? info->dlpi_name : "";
+		size_t len = strlen(n);
+		if (len < s->path_size) {
+			memcpy(s->path_out, n, len + 1);
+			s->found = s->path_out;
+		}
+		return 1;
+	}
+	if (self) {
+		s->seen_self = true;
+		return 0;
+	}
+	if (s->how == WALK_AFTER_SELF && !s->seen_self)
+		return 0;
+	if (s->how == WALK_PATH && (!info->dlpi_name || strcmp(info->dlpi_name, s->path)))
+		return 0;
+	struct object o;
+	if (object_open(info, &o))
+		s->found = object_lookup(&o, s->name);
+	return s->found != NULL;
+}
+
+static void *walk(enum walk how, const char *name, const char *path)
+{
+	struct search s = {how, name, path, false, NULL, NULL, 0};
+	dl_iterate_phdr(visit, &s);
+	return s.found;
+}
+
+void *nx_next_symbol(const char *name)
+{
+	return walk(WALK_AFTER_SELF, name, NULL);
+}
+
+bool nx_libc_is_glibc(void)
+{
+	return walk(WALK_ALL, "gnu_get_libc_version", NULL) != NULL;
+}
+
+bool nx_self_path(char *out, size_t size)
+{
+	struct search s = {WALK_SELF_PATH, NULL, NULL, false, NULL, out, size};
+	dl_iterate_phdr(visit, &s);
+	return s.found != NULL && *out;
+}
+
+/* glibc >= 2.34 and musl define dlopen in libc; older glibc in libdl.so.2
+ * when the program loaded it, and always __libc_dlopen_mode in libc.so.6
+ * (what its NSS uses to load modules). */
+void *nx_load_object(const char *path, const char *symbol)
+{
+	void *(*open)(const char *, int);
+	void *f = walk(WALK_ALL, "dlopen", NULL);
+	if (!f)
+		f = walk(WALK_ALL, "__libc_dlopen_mode", NULL);
+	if (!f)
+		return NULL;
+	memcpy(&open, &f, sizeof f);
+	if (!open(path, RTLD_NOW | RTLD_LOCAL))
+		return NULL;
+	return walk(WALK_PATH, symbol, path);
+}
