@@ -1,5 +1,8 @@
 /* One line per event on stderr, prefixed "nxretry:". The line is formatted
- * first and written with one write(2), so lines from threads never mix. */
+ * first and written with one write(2), so lines from threads never mix.
+ * Every line goes through nx_escape: names from replies and values from
+ * the environment cannot put control characters on a terminal or forge a
+ * second line. */
 #include "nxretry.h"
 
 #include <fcntl.h>
@@ -21,21 +24,53 @@ bool nx_log_parse_level(const char *text, enum nx_level *out)
 	return false;
 }
 
+size_t nx_escape(char *out, size_t size, const char *in)
+{
+	size_t o = 0;
+	if (!size)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		char esc[5];
+		size_t n;
+		if (*p == '\\') {
+			n = 2;
+			memcpy(esc, "\\\\", 2);
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			n = 4; /* as dig writes them: \DDD, decimal */
+			esc[0] = '\\';
+			esc[1] = (char)('0' + *p / 100);
+			esc[2] = (char)('0' + *p / 10 % 10);
+			esc[3] = (char)('0' + *p % 10);
+		} else {
+			n = 1;
+			esc[0] = (char)*p;
+		}
+		if (o + n >= size)
+			break; /* cut between characters, never inside an escape */
+		memcpy(out + o, esc, n);
+		o += n;
+	}
+	out[o] = 0;
+	return o;
+}
+
 void nx_log(enum nx_level level, const char *fmt, ...)
 {
 	if (level > nx_log_level || level == NX_LOG_OFF)
 		return;
 	if (fcntl(STDERR_FILENO, F_GETFD) < 0)
 		return; /* a daemon closed stderr: the number may be reused soon */
-	char line[1024];
-	int n = snprintf(line, sizeof line, "nxretry: ");
+	char text[1024], line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	int m = vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	if (m < 0)
 		return;
-	size_t len = strlen(line);
+	static const char prefix[] = "nxretry: ";
+	memcpy(line, prefix, sizeof prefix - 1);
+	size_t len = sizeof prefix - 1;
+	len += nx_escape(line + len, sizeof line - len - 1, text); /* room for the newline */
 	line[len++] = '\n';
 	ssize_t w = write(STDERR_FILENO, line, len);
 	(void)w; /* nothing sensible to do when stderr is gone */

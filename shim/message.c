@@ -64,7 +64,22 @@ int nx_message_query(unsigned char *buf, size_t len, uint16_t id, const char *na
 struct cursor {
 	const unsigned char *msg;
 	size_t len;
+	const char *want;  /* the name asked, for the log line */
+	bool *rejected;    /* set when a name taken from the reply is no host name */
 };
+
+bool nx_name_host(const char *name)
+{
+	/* glibc's res_hnok (resolv/res_comp.c): labels of letters, digits,
+	 * '-' and '_' only, and no '-' first (it would read as an option).
+	 * Lengths and empty labels as nx_name_canonical checks them. */
+	static const char host_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "0123456789-_.";
+	char canon[NX_NAMEMAX];
+	size_t len = strlen(name);
+	return len && name[len - 1] != '.' && name[0] != '-' && strspn(name, host_chars) == len &&
+	       nx_name_canonical(name, canon);
+}
 
 /* Reads a possibly compressed name at *pos into out (lower case, no trailing
  * dot; "" is the root). Advances *pos past the name as stored. */
@@ -107,6 +122,32 @@ static bool read_name(const struct cursor *c, size_t *pos, char out[NX_NAMEMAX])
 	out[o] = 0;
 	if (!jumped)
 		*pos = p;
+	return true;
+}
+
+/* A name nxretry takes from the reply (to return to a caller, to ask, or
+ * to log): it must be a host name, or the root where root_ok. Anything
+ * else means a broken or lying server: the whole reply is rejected, said
+ * once at warn level (a lying server answers every round), then at debug. */
+static bool host_name(const struct cursor *c, const char *name, bool root_ok, const char *what)
+{
+	if (nx_name_host(name) || (root_ok && !name[0]))
+		return true;
+	static int said;
+	bool first = !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED);
+	nx_log(first ? NX_LOG_WARN : NX_LOG_DEBUG,
+	       "%s: reply ignored: its %s '%s' is not a host name", c->want, what, name);
+	*c->rejected = true;
+	return false;
+}
+
+static bool take_name(const struct cursor *c, size_t *pos, char out[NX_NAMEMAX], bool root_ok,
+		      const char *what)
+{
+	char name[NX_NAMEMAX];
+	if (!read_name(c, pos, name) || !host_name(c, name, root_ok, what))
+		return false;
+	strcpy(out, name);
 	return true;
 }
 
@@ -153,7 +194,7 @@ static int add_ns(struct nx_reply *out, const struct cursor *c, const struct rr 
 {
 	size_t p = rr->rdata;
 	char name[NX_NAMEMAX];
-	if (!read_name(c, &p, name) || !name[0])
+	if (!take_name(c, &p, name, true, "NS target") || !name[0])
 		return -1;
 	for (int i = 0; i < out->nns; i++)
 		if (!strcmp(out->ns[i], name))
@@ -187,7 +228,11 @@ static bool read_soa(const struct cursor *c, const struct rr *rr, struct nx_repl
 {
 	size_t p = rr->rdata;
 	char skip[NX_NAMEMAX];
-	if (!read_name(c, &p, skip) || !read_name(c, &p, skip) || p + 20 > rr->rdata + rr->rdlen)
+	/* MNAME is a host name; RNAME a mailbox, whose first label may hold
+	 * anything (RFC 1035 §8), and never used. */
+	if (!host_name(c, rr->owner, true, "SOA owner") ||
+	    !take_name(c, &p, skip, true, "SOA primary server") || !read_name(c, &p, skip) ||
+	    p + 20 > rr->rdata + rr->rdlen)
 		return false;
 	strcpy(out->soa_owner, rr->owner);
 	out->soa_ttl = rr->ttl;
@@ -249,7 +294,7 @@ static void collect_answer(const struct cursor *c, const struct parsed *ps, cons
 		}
 		ttl = min32(ttl, cname->ttl);
 		size_t p = cname->rdata;
-		if (!read_name(c, &p, cur)) {
+		if (!take_name(c, &p, cur, false, "CNAME target")) {
 			out->status = NX_MALFORMED;
 			return;
 		}
@@ -330,6 +375,8 @@ static void classify_sections(const struct cursor *c, size_t pos, const char *wa
 			if (rr->type != NX_T_NS || rr->class != C_IN || !rr->owner[0] ||
 			    !nx_name_under(want, rr->owner))
 				continue;
+			if (!zone && !host_name(c, rr->owner, false, "delegated zone"))
+				return; /* rejected: NX_MALFORMED */
 			if (!zone)
 				zone = rr->owner;
 			if (!strcmp(zone, rr->owner))
@@ -355,7 +402,8 @@ static void classify_sections(const struct cursor *c, size_t pos, const char *wa
 void nx_message_classify(const unsigned char *msg, size_t len, uint16_t id,
 			 const char *name, int qtype, bool want_aa, struct nx_reply *out)
 {
-	struct cursor c = {msg, len};
+	bool rejected = false;
+	struct cursor c = {msg, len, NULL, &rejected};
 	char qname[NX_NAMEMAX], want[NX_NAMEMAX];
 
 	memset(out, 0, sizeof *out);
@@ -384,6 +432,18 @@ void nx_message_classify(const unsigned char *msg, size_t len, uint16_t id,
 		out->status = NX_ERROR;
 		return;
 	}
+	c.want = want;
 	classify_sections(&c, pos + 4, want, qtype, want_aa, ps, out);
 	free(ps);
+	if (rejected) {
+		/* Nothing of a reply that carries a name no host can have is
+		 * used: malformed, as glibc's res_hnok would refuse it. */
+		int rcode = out->rcode;
+		bool aa = out->aa, tc = out->tc;
+		memset(out, 0, sizeof *out);
+		out->status = NX_MALFORMED;
+		out->rcode = rcode;
+		out->aa = aa;
+		out->tc = tc;
+	}
 }

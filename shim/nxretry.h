@@ -165,7 +165,12 @@ const struct nx_zone *nx_config_zone_for(const struct nx_config *c, const char *
 
 /* ---- log.c ---- */
 extern enum nx_level nx_log_level;
+/* The formatted line goes through nx_escape before it reaches stderr. */
 void nx_log(enum nx_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Copies in to out (size bytes, NUL included) with every byte outside
+ * printable ASCII written \DDD (decimal, as dig does) and '\' as "\\";
+ * cut between characters when out is full. Returns the length written. */
+size_t nx_escape(char *out, size_t size, const char *in);
 bool nx_log_parse_level(const char *text, enum nx_level *out);
 
 /* ---- wait.c ---- */

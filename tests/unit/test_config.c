@@ -817,70 +817,11 @@ static void test_zone_for(void **state)
 	assert_string_equal(z->suffix, t->expected);
 }
 
-/* ---- nx_log ---- */
-
-static void test_log_levels(void **state)
-{
-	(void)state;
-	nx_log_level = NX_LOG_INFO;
-	util_capture_begin();
-	nx_log(NX_LOG_ERROR, "one %d", 1);
-	nx_log(NX_LOG_INFO, "two %s", "2");
-	nx_log(NX_LOG_DEBUG, "three");
-	nx_log(NX_LOG_OFF, "never");
-	char *log = util_capture_end();
-	nx_log_level = NX_LOG_WARN;
-	util_expect_text(log, "nxretry: one 1\nnxretry: two 2\n");
-
-	nx_log_level = NX_LOG_OFF;
-	util_capture_begin();
-	nx_log(NX_LOG_ERROR, "hidden");
-	log = util_capture_end();
-	nx_log_level = NX_LOG_WARN;
-	util_expect_text(log, "");
-}
-
-static void test_log_long_line(void **state)
-{
-	(void)state;
-	char big[2000];
-	memset(big, 'x', sizeof big - 1);
-	big[sizeof big - 1] = 0;
-	nx_log_level = NX_LOG_WARN;
-	util_capture_begin();
-	nx_log(NX_LOG_WARN, "%s", big);
-	char *log = util_capture_end();
-	char copy[4096];
-	snprintf(copy, sizeof copy, "%s", log);
-	free(log);
-	size_t len = strlen(copy);
-	assert_true(len > 1000 && len <= 1024);
-	assert_int_equal(copy[len - 1], '\n'); /* cut, still one whole line */
-	assert_null(memchr(copy, '\n', len - 1));
-	assert_memory_equal(copy, "nxretry: xxx", 12);
-}
-
-static void test_log_parse_level(void **state)
-{
-	(void)state;
-	static const char *const names[] = {"off", "error", "warn", "info", "debug"};
-	for (int i = 0; i < 5; i++) {
-		enum nx_level l = (enum nx_level)99;
-		assert_true(nx_log_parse_level(names[i], &l));
-		assert_int_equal(l, i);
-	}
-	enum nx_level l = NX_LOG_INFO;
-	assert_false(nx_log_parse_level("Debug", &l));
-	assert_false(nx_log_parse_level("", &l));
-	assert_false(nx_log_parse_level("warning", &l));
-	assert_int_equal(l, NX_LOG_INFO);
-}
-
 int main(void)
 {
 	static struct CMUnitTest tests[ARRAY_SIZE(good_files) + ARRAY_SIZE(bad_files) +
 				       ARRAY_SIZE(env_cases) + ARRAY_SIZE(seconds_cases) +
-				       ARRAY_SIZE(zone_for_cases) + ARRAY_SIZE(load_error_cases) + 11];
+				       ARRAY_SIZE(zone_for_cases) + ARRAY_SIZE(load_error_cases) + 8];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_good_file, good_files);
 	UTIL_ADD_ROWS(tests, n, test_bad_file, bad_files);
@@ -896,8 +837,5 @@ int main(void)
 	UTIL_ADD_TEST(tests, n, test_load_on_a_small_thread_stack);
 	UTIL_ADD_ROWS(tests, n, test_seconds, seconds_cases);
 	UTIL_ADD_ROWS(tests, n, test_zone_for, zone_for_cases);
-	UTIL_ADD_TEST(tests, n, test_log_levels);
-	UTIL_ADD_TEST(tests, n, test_log_long_line);
-	UTIL_ADD_TEST(tests, n, test_log_parse_level);
 	return UTIL_RUN("config", tests, n);
 }

@@ -740,6 +740,191 @@ static const struct classify_case classify_cases[] = {
 	  .soa_ttl = 3600, .soa_minimum = 600}},
 };
 
+/* ---- names that are not host names (glibc's res_hnok) ---- */
+
+/* A reply that takes `bad` as a CNAME target, an NS target, a referral's
+ * zone, an SOA owner or MNAME. The whole reply is then malformed, with one
+ * log line naming what and where; names glibc accepts pass untouched. */
+struct name_case {
+	const char *name;
+	void (*build)(struct pkt *p, const char *bad);
+	const char *bad;
+	const char *qname; /* NULL: WWW */
+	int qtype;         /* 0: A */
+	enum nx_status status;
+	const char *log; /* the whole stderr output at debug level */
+	const char *next; /* NX_CNAME: the target kept */
+};
+
+static void cname_to(struct pkt *p, const char *target)
+{
+	pkt_reply(p, ID, PKT_AA, 0, WWW, NX_T_A);
+	pkt_cname(p, PKT_AN, PKT_QNAME, 300, target);
+}
+
+static void cname_then_a(struct pkt *p, const char *target)
+{
+	/* The addresses are there, under the strange name: still refused. */
+	cname_to(p, target);
+	pkt_a(p, PKT_AN, target, 300, "192.0.2.66");
+}
+
+static void ns_target(struct pkt *p, const char *host)
+{
+	pkt_reply(p, ID, PKT_AA, 0, "example.com", NX_T_NS);
+	pkt_ns(p, PKT_AN, PKT_QNAME, 3600, "ns1.example.net");
+	pkt_ns(p, PKT_AN, PKT_QNAME, 3600, host);
+}
+
+static void referral_target(struct pkt *p, const char *host)
+{
+	pkt_reply(p, ID, 0, 0, "www.sub.example.com", NX_T_A);
+	pkt_ns(p, PKT_NS, "sub.example.com", 3600, host);
+	pkt_a(p, PKT_AR, host, 3600, "192.0.2.53");
+}
+
+static void referral_zone(struct pkt *p, const char *zone)
+{
+	char q[NX_NAMEMAX];
+	snprintf(q, sizeof q, "www.%s", zone);
+	pkt_reply(p, ID, 0, 0, q, NX_T_A);
+	pkt_ns(p, PKT_NS, zone, 3600, "ns1.example.net");
+}
+
+static void nxdomain_soa_owner(struct pkt *p, const char *owner)
+{
+	pkt_reply(p, ID, PKT_AA, PKT_RCODE_NXDOMAIN, WWW, NX_T_A);
+	pkt_soa(p, PKT_NS, owner, 900, 300);
+}
+
+static void nxdomain_soa_mname(struct pkt *p, const char *mname)
+{
+	pkt_reply(p, ID, PKT_AA, PKT_RCODE_NXDOMAIN, WWW, NX_T_A);
+	pkt_soa_names(p, PKT_NS, "example.com", 900, mname, "hostmaster.example.com", 300);
+}
+
+static void nxdomain_soa_rname(struct pkt *p, const char *rname)
+{
+	pkt_reply(p, ID, PKT_AA, PKT_RCODE_NXDOMAIN, WWW, NX_T_A);
+	pkt_soa_names(p, PKT_NS, "example.com", 900, "ns.example.com", rname, 300);
+}
+
+#define IGNORED(q, what, shown) \
+	"nxretry: " q ": reply ignored: its " what " '" shown "' is not a host name\n"
+
+static const struct name_case name_cases[] = {
+	{"host name: CNAME target with a newline", cname_to, "a\nb.example.com", NULL, 0,
+	 NX_MALFORMED, IGNORED(WWW, "CNAME target", "a\\010b.example.com"), NULL},
+	{"host name: CNAME target with ESC", cname_to, "\x1b[0mx.example.com", NULL, 0,
+	 NX_MALFORMED, IGNORED(WWW, "CNAME target", "\\027[0mx.example.com"), NULL},
+	{"host name: CNAME target $(id)", cname_to, "$(id).example.com", NULL, 0, NX_MALFORMED,
+	 IGNORED(WWW, "CNAME target", "$(id).example.com"), NULL},
+	{"host name: CNAME target with a space", cname_to, "a b.example.com", NULL, 0,
+	 NX_MALFORMED, IGNORED(WWW, "CNAME target", "a b.example.com"), NULL},
+	{"host name: CNAME target with a backslash", cname_to, "a\\b.example.com", NULL, 0,
+	 NX_MALFORMED, IGNORED(WWW, "CNAME target", "a\\\\b.example.com"), NULL},
+	{"host name: CNAME target with a byte over 0x7f", cname_to, "caf\xc3\xa9.example.com",
+	 NULL, 0, NX_MALFORMED, IGNORED(WWW, "CNAME target", "caf\\195\\169.example.com"),
+	 NULL},
+	{"host name: CNAME target '*' (glibc 2.36 refuses it)", cname_to, "*.example.com", NULL,
+	 0, NX_MALFORMED, IGNORED(WWW, "CNAME target", "*.example.com"), NULL},
+	{"host name: CNAME target with a leading '-'", cname_to, "-x.example.com", NULL, 0,
+	 NX_MALFORMED, IGNORED(WWW, "CNAME target", "-x.example.com"), NULL},
+	{"host name: CNAME target to the root", cname_to, "", NULL, 0, NX_MALFORMED,
+	 IGNORED(WWW, "CNAME target", ""), NULL},
+	{"host name: addresses under a bad CNAME target refused", cname_then_a,
+	 "a\nb.example.com", NULL, 0, NX_MALFORMED,
+	 IGNORED(WWW, "CNAME target", "a\\010b.example.com"), NULL},
+	{"host name: CNAME target with '_' accepted", cname_to, "_srv.example.com", NULL, 0,
+	 NX_CNAME, "", "_srv.example.com"},
+	{"host name: '-' inside a label or a later label accepted", cname_to,
+	 "a-b.-c.example.com", NULL, 0, NX_CNAME, "", "a-b.-c.example.com"},
+	{"host name: digits accepted", cname_to,
+	 "x9.example.com", NULL, 0, NX_CNAME, "", "x9.example.com"},
+	{"host name: NS target with a newline", ns_target, "ns\n2.example.net", "example.com",
+	 NX_T_NS, NX_MALFORMED, IGNORED("example.com", "NS target", "ns\\0102.example.net"),
+	 NULL},
+	{"host name: referral NS target $(id)", referral_target, "$(id).example.net",
+	 "www.sub.example.com", 0, NX_MALFORMED,
+	 IGNORED("www.sub.example.com", "NS target", "$(id).example.net"), NULL},
+	{"host name: referral to a zone with ';'", referral_zone, "s;b.example.com",
+	 "www.s;b.example.com", 0, NX_MALFORMED,
+	 IGNORED("www.s;b.example.com", "delegated zone", "s;b.example.com"), NULL},
+	{"host name: SOA owner with ESC", nxdomain_soa_owner, "ex\x1b""ample.com", NULL, 0,
+	 NX_MALFORMED, IGNORED(WWW, "SOA owner", "ex\\027ample.com"), NULL},
+	{"host name: SOA MNAME with a space", nxdomain_soa_mname, "ns 1.example.com", NULL, 0,
+	 NX_MALFORMED, IGNORED(WWW, "SOA primary server", "ns 1.example.com"), NULL},
+	{"host name: SOA RNAME is a mailbox, not checked", nxdomain_soa_rname,
+	 "john doe+dns.example.com", NULL, 0, NX_NXDOMAIN, "", NULL},
+	{"host name: SOA MNAME the root accepted", nxdomain_soa_mname, "", NULL, 0, NX_NXDOMAIN,
+	 "", NULL},
+};
+
+static void test_host_names(void **state)
+{
+	const struct name_case *t = *state;
+	struct pkt p;
+	t->build(&p, t->bad);
+	struct nx_reply *r = malloc(sizeof *r);
+	assert_non_null(r);
+	nx_log_level = NX_LOG_DEBUG;
+	util_capture_begin();
+	nx_message_classify(p.buf, p.len, ID, t->qname ? t->qname : WWW,
+			    t->qtype ? t->qtype : NX_T_A, true, r);
+	char *log = util_capture_end();
+	nx_log_level = NX_LOG_WARN;
+	struct nx_reply copy = *r;
+	free(r);
+	util_expect_text(log, t->log);
+	if (copy.status != t->status)
+		fail_msg("status %s, expected %s", nx_status_name(copy.status),
+			 nx_status_name(t->status));
+	assert_string_equal(copy.next, t->next ? t->next : "");
+	if (t->status == NX_MALFORMED) {
+		/* Nothing of it is kept: no name, no address. */
+		assert_int_equal(copy.naddrs, 0);
+		assert_int_equal(copy.nns, 0);
+		assert_int_equal(copy.nglue, 0);
+		assert_false(copy.has_soa);
+		assert_string_equal(copy.canon, "");
+		assert_string_equal(copy.soa_owner, "");
+	}
+}
+
+/* The rule itself, on presentation-form names. */
+static void test_name_host(void **state)
+{
+	(void)state;
+	static const char *const good[] = {
+		"a", "example.com", "_dmarc.example.com", "a_b-c.d", "a.-b", "A9.B",
+		"x.y.z.w.v", "0.1.2.3",
+	};
+	static const char *const bad[] = {
+		"", ".", "a.", ".a", "a..b", "-a.b", "a b", "a\nb", "*.a", "a*b", "a$b",
+		"a/b", "a\\b", "caf\xc3\xa9", "a\x7f", "a@b", "a:b",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+		if (!nx_name_host(good[i]))
+			fail_msg("'%s' refused", good[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (nx_name_host(bad[i]))
+			fail_msg("bad name %zu accepted", i);
+	/* Lengths: 63-octet labels, 253 characters in all. */
+	char name[300];
+	memset(name, 'a', 253);
+	name[63] = name[127] = name[191] = '.';
+	name[253] = 0;
+	assert_true(nx_name_host(name));
+	name[253] = 'a';
+	name[254] = 0;
+	assert_false(nx_name_host(name)); /* 254 characters */
+	memset(name, 'b', 64);
+	name[64] = 0;
+	assert_false(nx_name_host(name)); /* a 64-character label */
+	name[63] = 0;
+	assert_true(nx_name_host(name));
+}
+
 /* ---- cases that do not fit the table ---- */
 
 static void classify_pkt(const struct pkt *p, const char *name, int qtype, bool want_aa,
@@ -819,12 +1004,15 @@ static void test_classify_every_prefix(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[ARRAY_SIZE(query_cases) + ARRAY_SIZE(classify_cases) + 6];
+	static struct CMUnitTest tests[ARRAY_SIZE(query_cases) + ARRAY_SIZE(classify_cases) +
+				       ARRAY_SIZE(name_cases) + 7];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_query, query_cases);
 	UTIL_ADD_TEST(tests, n, test_query_labels);
 	UTIL_ADD_TEST(tests, n, test_query_longest_name);
 	UTIL_ADD_ROWS(tests, n, test_classify, classify_cases);
+	UTIL_ADD_ROWS(tests, n, test_host_names, name_cases);
+	UTIL_ADD_TEST(tests, n, test_name_host);
 	UTIL_ADD_TEST(tests, n, test_classify_200_records);
 	UTIL_ADD_TEST(tests, n, test_classify_status_names);
 	UTIL_ADD_TEST(tests, n, test_classify_null_and_bad_name);

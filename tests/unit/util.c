@@ -222,11 +222,17 @@ void pkt_ns(struct pkt *p, enum pkt_section s, const char *owner, uint32_t ttl,
 void pkt_soa(struct pkt *p, enum pkt_section s, const char *owner, uint32_t ttl,
 	     uint32_t minimum)
 {
+	pkt_soa_names(p, s, owner, ttl, "ns.invalid", "hostmaster.invalid", minimum);
+}
+
+void pkt_soa_names(struct pkt *p, enum pkt_section s, const char *owner, uint32_t ttl,
+		   const char *mname, const char *rname, uint32_t minimum)
+{
 	pkt_rr_head(p, s, owner, T_SOA, ttl);
 	size_t rdlen_at = p->len;
 	pkt_u16(p, 0);
-	pkt_name(p, "ns.invalid");
-	pkt_name(p, "hostmaster.invalid");
+	pkt_name(p, mname);
+	pkt_name(p, rname);
 	pkt_u32(p, 1);       /* SERIAL */
 	pkt_u32(p, 7200);    /* REFRESH */
 	pkt_u32(p, 900);     /* RETRY */

@@ -69,6 +69,9 @@ void pkt_ns(struct pkt *p, enum pkt_section s, const char *owner, uint32_t ttl,
  * MINIMUM (the negative-caching TTL, RFC 2308 §4). */
 void pkt_soa(struct pkt *p, enum pkt_section s, const char *owner, uint32_t ttl,
 	     uint32_t minimum);
+/* The same with the given MNAME and RNAME. */
+void pkt_soa_names(struct pkt *p, enum pkt_section s, const char *owner, uint32_t ttl,
+		   const char *mname, const char *rname, uint32_t minimum);
 
 /* Low level, for malformed packets: raw bytes, a name in labels, a pointer. */
 void pkt_bytes(struct pkt *p, const void *data, size_t n);
