@@ -181,23 +181,51 @@ static int pinned(const struct nx_config *c, const struct nx_zone *z, int64_t de
 	return 0;
 }
 
+enum nx_apex nx_authority_apex(const char *suffix, enum nx_status st, const struct nx_reply *r,
+				char apex[NX_NAMEMAX])
+{
+	bool definitive = st == NX_ANSWER || st == NX_NODATA || st == NX_NXDOMAIN;
+	/* Only the suffix's own zone or one above it holds the suffix's names:
+	 * the zone of a CNAME target elsewhere does not. */
+	if (definitive && r->has_soa && nx_name_under(suffix, r->soa_owner)) {
+		snprintf(apex, NX_NAMEMAX, "%s", r->soa_owner);
+		return NX_APEX_FOUND;
+	}
+	/* The name asked is an alias: no zone starts at it (RFC 1034 §3.6.2),
+	 * its own is above it. */
+	if ((st == NX_ANSWER && r->chain > 0) || st == NX_CNAME)
+		return NX_APEX_PARENT;
+	return NX_APEX_NONE;
+}
+
 static int discover(const struct nx_config *c, const struct nx_zone *z, int64_t deadline_ms,
 		    struct nx_authority *a)
 {
 	static const int soa[] = {NX_T_SOA}, ns[] = {NX_T_NS};
 	struct nx_reply r;
-	enum nx_status st = ask_system(c, z->suffix, soa, 1, deadline_ms, &r);
-	if (st == NX_ANSWER && r.has_soa)
-		snprintf(a->apex, sizeof a->apex, "%s", r.soa_owner);
-	else if ((st == NX_NODATA || st == NX_NXDOMAIN) && r.has_soa &&
-		 nx_name_under(z->suffix, r.soa_owner))
-		snprintf(a->apex, sizeof a->apex, "%s", r.soa_owner);
-	else {
-		nx_log(NX_LOG_WARN, "%s: cannot find the zone: the system resolver's SOA query gave %s",
-		       z->suffix, nx_status_name(st));
+	const char *asked = z->suffix;
+	for (;;) {
+		enum nx_status st = ask_system(c, asked, soa, 1, deadline_ms, &r);
+		enum nx_apex found = nx_authority_apex(z->suffix, st, &r, a->apex);
+		if (found == NX_APEX_FOUND)
+			break;
+		const char *dot = strchr(asked, '.');
+		if (found == NX_APEX_PARENT && dot) {
+			nx_log(NX_LOG_DEBUG, "%s: %s is an alias (of %s): asking for the zone above it",
+			       z->suffix, asked, r.canon);
+			asked = dot + 1;
+			continue;
+		}
+		if (r.has_soa && (st == NX_ANSWER || st == NX_NODATA || st == NX_NXDOMAIN))
+			nx_log(NX_LOG_WARN, "%s: cannot find the zone: the system resolver's SOA for %s "
+			       "is that of %s, not of %s or a zone above it", z->suffix, asked,
+			       r.soa_owner, z->suffix);
+		else
+			nx_log(NX_LOG_WARN, "%s: cannot find the zone: the system resolver's SOA query "
+			       "gave %s", z->suffix, nx_status_name(st));
 		return -1;
 	}
-	st = ask_system(c, a->apex, ns, 1, deadline_ms, &r);
+	enum nx_status st = ask_system(c, a->apex, ns, 1, deadline_ms, &r);
 	if (st != NX_ANSWER || !r.nns) {
 		nx_log(NX_LOG_WARN, "%s: cannot find the nameservers of %s: NS query gave %s",
 		       z->suffix, a->apex, nx_status_name(st));

@@ -1,0 +1,154 @@
+/* authority.c: which zone the system resolver's SOA reply makes the
+ * authority of a configured suffix, on canned replies (no sockets). */
+#include "util.h"
+
+#include "nxretry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ID 0x2b2b
+#define SUFFIX "dev.example.com"
+
+struct apex_case {
+	const char *name;
+	void (*build)(struct pkt *p, const char *asked);
+	const char *asked; /* NULL: SUFFIX */
+	enum nx_apex expected;
+	const char *apex; /* NX_APEX_FOUND */
+};
+
+/* The suffix is a zone of its own. */
+static void soa_at_suffix(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, 0, asked, NX_T_SOA);
+	pkt_soa(p, PKT_AN, PKT_QNAME, 3600, 300);
+}
+
+/* The suffix is a name inside example.com: NODATA, the zone's SOA. */
+static void nodata_parent_soa(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, 0, asked, NX_T_SOA);
+	pkt_soa(p, PKT_NS, "example.com", 3600, 300);
+}
+
+static void nxdomain_parent_soa(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, PKT_RCODE_NXDOMAIN, asked, NX_T_SOA);
+	pkt_soa(p, PKT_NS, "example.com", 3600, 300);
+}
+
+/* The suffix is a CNAME to another zone's apex: its SOA is that zone's. */
+static void cname_to_other_apex(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, 0, asked, NX_T_SOA);
+	pkt_cname(p, PKT_AN, PKT_QNAME, 300, "attacker.example.net");
+	pkt_soa(p, PKT_AN, "attacker.example.net", 3600, 300);
+}
+
+/* The same, to a name inside another zone: NODATA through the CNAME. */
+static void cname_to_other_name(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, 0, asked, NX_T_SOA);
+	pkt_cname(p, PKT_AN, PKT_QNAME, 300, "lb.cdn.example.net");
+	pkt_soa(p, PKT_NS, "cdn.example.net", 3600, 300);
+}
+
+/* A CNAME to the zone above: that zone holds the suffix's names. */
+static void cname_to_ancestor(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, 0, asked, NX_T_SOA);
+	pkt_cname(p, PKT_AN, PKT_QNAME, 300, "example.com");
+	pkt_soa(p, PKT_AN, "example.com", 3600, 300);
+}
+
+/* A resolver that answers with a different zone's SOA outright. */
+static void soa_of_other_zone(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, 0, asked, NX_T_SOA);
+	pkt_soa(p, PKT_NS, "example.net", 3600, 300);
+}
+
+/* NODATA whose SOA is of a zone below the suffix: not the suffix's zone. */
+static void nodata_child_soa(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, 0, asked, NX_T_SOA);
+	pkt_soa(p, PKT_NS, "sub." SUFFIX, 3600, 300);
+}
+
+/* A zone whose name merely ends like the suffix's parent. */
+static void nodata_lookalike_soa(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, 0, asked, NX_T_SOA);
+	pkt_soa(p, PKT_NS, "ample.com", 3600, 300);
+}
+
+static void nodata_no_soa(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, 0, asked, NX_T_SOA);
+}
+
+static void servfail(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, PKT_RCODE_SERVFAIL, asked, NX_T_SOA);
+}
+
+static void soa_owner_not_host(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, 0, asked, NX_T_SOA);
+	pkt_soa(p, PKT_NS, "ex$ample.com", 3600, 300);
+}
+
+static const struct apex_case apex_cases[] = {
+	{"apex: SOA answer at the suffix", soa_at_suffix, NULL, NX_APEX_FOUND, SUFFIX},
+	{"apex: NODATA, the zone above", nodata_parent_soa, NULL, NX_APEX_FOUND, "example.com"},
+	{"apex: NXDOMAIN, the zone above", nxdomain_parent_soa, NULL, NX_APEX_FOUND,
+	 "example.com"},
+	{"apex: suffix a CNAME to another zone's apex: not that zone", cname_to_other_apex, NULL,
+	 NX_APEX_PARENT, NULL},
+	{"apex: suffix a CNAME into another zone: not that zone", cname_to_other_name, NULL,
+	 NX_APEX_PARENT, NULL},
+	{"apex: suffix a CNAME to the zone above: that zone", cname_to_ancestor, NULL,
+	 NX_APEX_FOUND, "example.com"},
+	{"apex: another zone's SOA", soa_of_other_zone, NULL, NX_APEX_NONE, NULL},
+	{"apex: a zone below the suffix", nodata_child_soa, NULL, NX_APEX_NONE, NULL},
+	{"apex: a zone ending like the parent is not the parent", nodata_lookalike_soa, NULL,
+	 NX_APEX_NONE, NULL},
+	{"apex: NODATA without SOA", nodata_no_soa, NULL, NX_APEX_NONE, NULL},
+	{"apex: SERVFAIL", servfail, NULL, NX_APEX_NONE, NULL},
+	{"apex: SOA owner not a host name", soa_owner_not_host, NULL, NX_APEX_NONE, NULL},
+	/* The parent asked after an alias: the answer is checked against the
+	 * suffix all the same. */
+	{"apex: parent asked, its own SOA", soa_at_suffix, "example.com", NX_APEX_FOUND,
+	 "example.com"},
+	{"apex: parent asked, NODATA with its SOA", nodata_parent_soa, "example.com",
+	 NX_APEX_FOUND, "example.com"},
+	{"apex: parent asked, also an alias", cname_to_other_apex, "example.com", NX_APEX_PARENT,
+	 NULL},
+};
+
+static void test_apex(void **state)
+{
+	const struct apex_case *t = *state;
+	const char *asked = t->asked ? t->asked : SUFFIX;
+	struct pkt p;
+	t->build(&p, asked);
+	struct nx_reply *r = malloc(sizeof *r);
+	assert_non_null(r);
+	nx_log_level = NX_LOG_OFF;
+	nx_message_classify(p.buf, p.len, ID, asked, NX_T_SOA, false, r);
+	nx_log_level = NX_LOG_WARN;
+	char apex[NX_NAMEMAX] = "unchanged";
+	enum nx_apex got = nx_authority_apex(SUFFIX, r->status, r, apex);
+	free(r);
+	assert_int_equal(got, t->expected);
+	assert_string_equal(apex, t->expected == NX_APEX_FOUND ? t->apex : "unchanged");
+}
+
+int main(void)
+{
+	static struct CMUnitTest tests[ARRAY_SIZE(apex_cases)];
+	size_t n = 0;
+	UTIL_ADD_ROWS(tests, n, test_apex, apex_cases);
+	return UTIL_RUN("authority", tests, n);
+}
