@@ -47,6 +47,26 @@ bool nx_parse_seconds(const char *text, double min, double max, double *out)
 	return true;
 }
 
+bool nx_parse_port(const char *text, uint16_t *out)
+{
+	/* Digits only (no sign, blank or base prefix), 1 to 65535, however
+	 * many leading zeros. */
+	unsigned long v = 0;
+	if (!*text)
+		return false;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > 65535)
+			return false;
+	}
+	if (v == 0)
+		return false;
+	*out = (uint16_t)v;
+	return true;
+}
+
 /* ---- the file ---- */
 
 struct lc {
@@ -155,23 +175,25 @@ static int add_nameserver(const struct reader *r, const config_setting_t *s, str
 	}
 	if (text[0] == '[' || strchr(text, ':') != strrchr(text, ':'))
 		return bad(r, s, "nameservers", "not a valid IPv6 address (\"[2001:db8::1]:53\")");
-	/* A host name, with an optional ":port". */
-	char host[NX_NAMEMAX + 8];
-	unsigned long port = 53;
-	snprintf(host, sizeof host, "%s", text);
-	char *colon = strchr(host, ':');
-	if (colon) {
-		char *end;
-		*colon = 0;
-		port = strtoul(colon + 1, &end, 10);
-		if (*end || colon[1] == 0 || port == 0 || port > 65535)
-			return bad(r, s, "nameservers", "bad port");
-	}
+	/* A host name, with an optional ":port": read whole, never cut. */
+	const char *colon = strchr(text, ':');
+	size_t len = colon ? (size_t)(colon - text) : strlen(text);
+	uint16_t port = 53;
+	if (colon && !nx_parse_port(colon + 1, &port))
+		return bad(r, s, "nameservers", "bad port");
+	char host[NX_NAMEMAX];
+	if (len >= sizeof host - 1 || (len > 253 && text[253] != '.'))
+		return bad(r, s, "nameservers", "host name longer than 253 characters");
+	memcpy(host, text, len);
+	host[len] = 0;
 	if (z->nserver_names >= NX_MAXNS)
 		return bad(r, s, "nameservers", "too many host names");
-	if (!nx_name_canonical(host, z->server_names[z->nserver_names]))
+	char *name = z->server_names[z->nserver_names];
+	if (!nx_name_canonical(host, name) || !nx_name_host(name)) {
+		name[0] = 0;
 		return bad(r, s, "nameservers", "not an address or a host name");
-	z->server_name_ports[z->nserver_names++] = (uint16_t)port;
+	}
+	z->server_name_ports[z->nserver_names++] = port;
 	return 0;
 }
 
@@ -335,11 +357,13 @@ static int env_zones(struct nx_config *c, const char *text)
 	char(*names)[NX_NAMEMAX] = calloc(NX_MAXZONES, sizeof *names);
 	char why[NX_NAMEMAX + 64] = "out of memory";
 	int n = zones && names ? nx_zone_list(text, names, NX_MAXZONES, why, sizeof why) : -1;
-	if (n < 0) {
-		nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: %s", why);
+	if (n <= 0) {
+		/* None named (",", " , "): as unset, the file's zones stay. */
+		if (n < 0)
+			nx_log(NX_LOG_ERROR, "NXRETRY_ZONES: %s", why);
 		free(zones);
 		free(names);
-		return -1;
+		return n;
 	}
 	for (int k = 0; k < n; k++) {
 		/* A zone the file also names keeps the file's settings. */
@@ -359,16 +383,23 @@ static int env_zones(struct nx_config *c, const char *text)
 	return 0;
 }
 
+/* An NXRETRY_* variable, or NULL when it says nothing (nx_env_blank). */
+static const char *env_value(nx_getenv_fn env, const char *name)
+{
+	const char *v = env(name);
+	return nx_env_blank(v) ? NULL : v;
+}
+
 int nx_config_apply_env(struct nx_config *c, nx_getenv_fn env)
 {
 	const char *v;
-	if ((v = env("NXRETRY_LOG")) && *v) {
+	if ((v = env_value(env, "NXRETRY_LOG"))) {
 		if (!nx_log_parse_level(v, &c->log)) {
 			nx_log(NX_LOG_ERROR, "NXRETRY_LOG: '%s' is not off, error, warn, info or debug", v);
 			return -1;
 		}
 	}
-	if ((v = env("NXRETRY_TIMEOUT")) && *v) {
+	if ((v = env_value(env, "NXRETRY_TIMEOUT"))) {
 		if (!nx_parse_seconds(v, 0.001, 3600, &c->timeout)) {
 			nx_log(NX_LOG_ERROR, "NXRETRY_TIMEOUT: '%s' is not a number of seconds in (0, 3600]", v);
 			return -1;
@@ -376,7 +407,7 @@ int nx_config_apply_env(struct nx_config *c, nx_getenv_fn env)
 		for (int i = 0; i < c->nzones; i++)
 			c->zones[i].timeout = 0; /* the environment wins over the file */
 	}
-	if ((v = env("NXRETRY_MODE")) && *v) {
+	if ((v = env_value(env, "NXRETRY_MODE"))) {
 		if (!strcmp(v, "fallback"))
 			c->mode = NX_MODE_FALLBACK;
 		else if (!strcmp(v, "first"))
@@ -386,7 +417,7 @@ int nx_config_apply_env(struct nx_config *c, nx_getenv_fn env)
 			return -1;
 		}
 	}
-	if ((v = env("NXRETRY_ZONES")) && env_zones(c, v))
+	if ((v = env_value(env, "NXRETRY_ZONES")) && env_zones(c, v))
 		return -1;
 	return 0;
 }
@@ -395,12 +426,12 @@ int nx_config_load(struct nx_config *c, nx_getenv_fn env)
 {
 	nx_config_defaults(c);
 	/* The level from the environment applies to file errors too. */
-	const char *lv = env("NXRETRY_LOG");
+	const char *lv = env_value(env, "NXRETRY_LOG");
 	enum nx_level level;
 	if (lv && nx_log_parse_level(lv, &level))
 		nx_log_level = level;
-	const char *path = env("NXRETRY_CONFIG");
-	if (path && *path) {
+	const char *path = env_value(env, "NXRETRY_CONFIG");
+	if (path) {
 		if (nx_config_read_file(c, path))
 			return -1;
 	} else if (access(DEFAULT_FILE, F_OK) == 0) {

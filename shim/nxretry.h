@@ -159,6 +159,19 @@ int nx_config_load(struct nx_config *c, nx_getenv_fn env);
 /* Parses a libconfig file into c; exposed for the tests. */
 int nx_config_read_file(struct nx_config *c, const char *path);
 int nx_config_apply_env(struct nx_config *c, nx_getenv_fn env);
+/* A port: digits only, 1 to 65535; false on anything else. */
+bool nx_parse_port(const char *text, uint16_t *out);
+/* An NXRETRY_* value that says nothing: unset, empty or blanks only. The
+ * hook and the engine both take it as unset (for NXRETRY_ZONES, a list
+ * naming no zone, ",", is unset too: nx_zone_list returns 0). */
+static inline bool nx_env_blank(const char *v)
+{
+	if (!v)
+		return true;
+	while (*v == ' ' || *v == '\t' || *v == '\n')
+		v++;
+	return !*v;
+}
 /* "10", "10.0", "0.5" -> seconds; false on anything else or out of range. */
 bool nx_parse_seconds(const char *text, double min, double max, double *out);
 const struct nx_zone *nx_config_zone_for(const struct nx_config *c, const char *canonical);

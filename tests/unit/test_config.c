@@ -357,6 +357,100 @@ static void test_missing_file(void **state)
 	assert_int_equal(rc, -1);
 }
 
+/* ---- nameserver strings: read whole, or refused ---- */
+
+struct ns_case {
+	const char *name;
+	const char *text; /* the string, or NULL: a host name of gen_len characters */
+	int gen_len;
+	const char *tail;    /* appended to the generated name */
+	const char *message; /* NULL: accepted */
+	uint16_t port;       /* accepted: the port kept */
+};
+
+static const struct ns_case ns_cases[] = {
+	{"nameserver: 253-character name with :0000005353 (was cut to :535)", NULL, 253,
+	 ":0000005353", NULL, 5353},
+	{"nameserver: 253-character name", NULL, 253, "", NULL, 53},
+	{"nameserver: 253-character name and a trailing dot", NULL, 253, ".:54", NULL, 54},
+	{"nameserver: 254-character name", NULL, 254, "", "host name longer than 253 characters",
+	 0},
+	{"nameserver: 254-character name with a port", NULL, 254, ":53",
+	 "host name longer than 253 characters", 0},
+	{"nameserver: 1000-character name", NULL, 1000, ":53",
+	 "host name longer than 253 characters", 0},
+	{"nameserver: port 65535", "ns.example.net:65535", 0, NULL, NULL, 65535},
+	{"nameserver: port 1", "ns.example.net:1", 0, NULL, NULL, 1},
+	{"nameserver: empty port", "ns.example.net:", 0, NULL, "bad port", 0},
+	{"nameserver: port 0", "ns.example.net:0", 0, NULL, "bad port", 0},
+	{"nameserver: port 00000", "ns.example.net:00000", 0, NULL, "bad port", 0},
+	{"nameserver: port 65536", "ns.example.net:65536", 0, NULL, "bad port", 0},
+	{"nameserver: port overflowing any integer", "ns.example.net:184467440737095516170053",
+	 0, NULL, "bad port", 0},
+	{"nameserver: port with trailing garbage", "ns.example.net:53x", 0, NULL, "bad port", 0},
+	{"nameserver: port with a sign", "ns.example.net:+53", 0, NULL, "bad port", 0},
+	{"nameserver: port with a blank", "ns.example.net: 53", 0, NULL, "bad port", 0},
+	{"nameserver: port in hex", "ns.example.net:0x35", 0, NULL, "bad port", 0},
+	{"nameserver: no host before the port", ":53", 0, NULL,
+	 "not an address or a host name", 0},
+	{"nameserver: $(id) is no host name", "$(id).example.net", 0, NULL,
+	 "not an address or a host name", 0},
+	{"nameserver: '_' in a host name accepted", "_ns.example.net:5300", 0, NULL, NULL, 5300},
+	{"nameserver: two trailing dots", "ns.example.net..", 0, NULL,
+	 "not an address or a host name", 0},
+	{"nameserver: a second colon", "ns.example.net:53:54", 0, NULL,
+	 "not a valid IPv6 address (\"[2001:db8::1]:53\")", 0},
+};
+
+/* A host name of len characters: 63-character labels of 'a'..'d'. */
+static void gen_name(char *out, int len)
+{
+	for (int i = 0; i < len; i++)
+		out[i] = i % 64 == 63 ? '.' : (char)('a' + i / 64 % 4);
+	out[len] = 0;
+}
+
+static void test_nameserver(void **state)
+{
+	const struct ns_case *t = *state;
+	char ns[1200], text[1400];
+	if (t->text) {
+		snprintf(ns, sizeof ns, "%s", t->text);
+	} else {
+		gen_name(ns, t->gen_len);
+		strcat(ns, t->tail);
+	}
+	snprintf(text, sizeof text, "zones = ( { suffix = \"a.b\";\n  nameservers = [ \"%s\" ]; } );\n",
+		 ns);
+	char *path = util_temp_file(text);
+	struct nx_config c;
+	nx_config_defaults(&c);
+	nx_log_level = NX_LOG_WARN;
+	util_capture_begin();
+	int rc = nx_config_read_file(&c, path);
+	char *log = util_capture_end();
+	char want[1024] = "";
+	if (t->message)
+		snprintf(want, sizeof want, "nxretry: %s:2: nameservers: %s\n", path, t->message);
+	util_temp_remove(path);
+	util_expect_text(log, want);
+	assert_int_equal(rc, t->message ? -1 : 0);
+	if (t->message) {
+		assert_int_equal(c.nzones, 0);
+		return;
+	}
+	assert_int_equal(c.zones[0].nserver_names, 1);
+	assert_int_equal(c.zones[0].server_name_ports[0], t->port);
+	char host[300];
+	if (t->text) {
+		snprintf(host, sizeof host, "%s", t->text);
+		host[strcspn(host, ":")] = 0;
+	} else {
+		gen_name(host, t->gen_len);
+	}
+	assert_string_equal(c.zones[0].server_names[0], host);
+}
+
 /* 17 addresses: the 17th must be refused before it is written anywhere
  * (servers[16] is past the array, over nservers and server_names[0]). */
 static void test_17th_address_written_nowhere(void **state)
@@ -467,6 +561,18 @@ static const struct env_case env_cases[] = {
 	{"env: log debug", LOG("debug"), 0, "", want_log_debug},
 	{"env: log verbose", LOG("verbose"), -1,
 	 "nxretry: NXRETRY_LOG: 'verbose' is not off, error, warn, info or debug\n", NULL},
+	/* Empty or blank: unset, for every variable alike. */
+	{"env: zones empty is unset", ZONES(""), 0, "", NULL},
+	{"env: zones blank is unset", ZONES(" \t\n"), 0, "", NULL},
+	{"env: zones ',' is unset", ZONES(","), 0, "", NULL},
+	{"env: zones ' , ,' is unset", ZONES(" , ,"), 0, "", NULL},
+	{"env: timeout blank is unset", TIMEOUT("  "), 0, "", NULL},
+	{"env: mode empty is unset", MODE(""), 0, "", NULL},
+	{"env: mode blank is unset", MODE(" \t"), 0, "", NULL},
+	{"env: log empty is unset", LOG(""), 0, "", NULL},
+	{"env: log blank is unset", LOG(" "), 0, "", NULL},
+	{"env: timeout ',' is a mistake", TIMEOUT(","), -1,
+	 "nxretry: NXRETRY_TIMEOUT: ',' is not a number of seconds in (0, 3600]\n", NULL},
 };
 
 static void test_env(void **state)
@@ -527,22 +633,28 @@ static int load_with(const char *file, const struct env_var *env, struct nx_conf
 	return rc;
 }
 
+/* override_file as loaded alone, from the defaults. */
+static void want_override_file(struct nx_config *want)
+{
+	want->enabled = true;
+	want->timeout = 30;
+	want->mode = NX_MODE_FIRST;
+	want->log = NX_LOG_DEBUG;
+	struct nx_zone *z = add_zone(want, "example.com");
+	server(&z->servers[z->nservers++], "192.0.2.1", 53);
+	z->timeout = 5;
+	z = add_zone(want, "example.org");
+	add_name(z, "ns.example.org", 5353);
+	z->timeout = 7;
+}
+
 static void test_load_file_only(void **state)
 {
 	(void)state;
 	const struct env_var env[] = {{"NXRETRY_CONFIG", "@file"}, {NULL, NULL}};
 	struct nx_config got, want;
 	nx_config_defaults(&want);
-	want.enabled = true;
-	want.timeout = 30;
-	want.mode = NX_MODE_FIRST;
-	want.log = NX_LOG_DEBUG;
-	struct nx_zone *z = add_zone(&want, "example.com");
-	server(&z->servers[z->nservers++], "192.0.2.1", 53);
-	z->timeout = 5;
-	z = add_zone(&want, "example.org");
-	add_name(z, "ns.example.org", 5353);
-	z->timeout = 7;
+	want_override_file(&want);
 	char *log;
 	int rc = load_with(override_file, env, &got, &log);
 	util_expect_text(log, "");
@@ -598,6 +710,60 @@ static void test_load_env_zones_keep_zone_timeout(void **state)
 	assert_int_equal(got.zones[0].nservers, 1);
 	assert_int_equal(got.zones[0].servers[0].port, 53);
 	assert_double_exact(got.timeout, 30);
+}
+
+/* An empty or blank variable is unset, whichever it is: the file's
+ * settings stay (`ENV NXRETRY_ZONES=`, an empty Kubernetes value). */
+struct blank_case {
+	const char *name;
+	struct env_var env[3];
+	void (*want)(struct nx_config *c); /* from the defaults */
+};
+
+static void want_env_zone_only(struct nx_config *c)
+{
+	c->enabled = true;
+	add_zone(c, "example.com");
+}
+
+#define WITH_FILE(var, value) {{"NXRETRY_CONFIG", "@file"}, {var, value}}
+
+static const struct blank_case blank_cases[] = {
+	{"blank: NXRETRY_ZONES='' keeps the file's zones", WITH_FILE("NXRETRY_ZONES", ""),
+	 want_override_file},
+	{"blank: NXRETRY_ZONES=' ' keeps the file's zones", WITH_FILE("NXRETRY_ZONES", " "),
+	 want_override_file},
+	{"blank: NXRETRY_ZONES=',' keeps the file's zones", WITH_FILE("NXRETRY_ZONES", ","),
+	 want_override_file},
+	{"blank: NXRETRY_ZONES=' , \\t,' keeps the file's zones",
+	 WITH_FILE("NXRETRY_ZONES", " , \t,"), want_override_file},
+	{"blank: NXRETRY_TIMEOUT='' keeps the file's", WITH_FILE("NXRETRY_TIMEOUT", ""),
+	 want_override_file},
+	{"blank: NXRETRY_TIMEOUT=' ' keeps the file's", WITH_FILE("NXRETRY_TIMEOUT", " "),
+	 want_override_file},
+	{"blank: NXRETRY_MODE=' ' keeps the file's", WITH_FILE("NXRETRY_MODE", " "),
+	 want_override_file},
+	{"blank: NXRETRY_LOG=' ' keeps the file's", WITH_FILE("NXRETRY_LOG", " "),
+	 want_override_file},
+	{"blank: NXRETRY_CONFIG=' ' reads no file", {{"NXRETRY_CONFIG", " "},
+						    {"NXRETRY_ZONES", "example.com"}},
+	 want_env_zone_only},
+};
+
+static void test_load_blank(void **state)
+{
+	const struct blank_case *t = *state;
+	if (t->want == want_env_zone_only && access("/etc/nxretry.conf", F_OK) == 0)
+		skip(); /* the default file would be read */
+	struct nx_config got, want;
+	nx_config_defaults(&want);
+	t->want(&want);
+	char *log;
+	int rc = load_with(override_file, t->env, &got, &log);
+	nx_log_level = NX_LOG_WARN;
+	util_expect_text(log, "");
+	assert_int_equal(rc, 0);
+	assert_config_equal(&got, &want);
 }
 
 /* Loads that fail: one line (or none, with logging off) and the caller
@@ -821,17 +987,20 @@ int main(void)
 {
 	static struct CMUnitTest tests[ARRAY_SIZE(good_files) + ARRAY_SIZE(bad_files) +
 				       ARRAY_SIZE(env_cases) + ARRAY_SIZE(seconds_cases) +
-				       ARRAY_SIZE(zone_for_cases) + ARRAY_SIZE(load_error_cases) + 8];
+				       ARRAY_SIZE(zone_for_cases) + ARRAY_SIZE(load_error_cases) +
+				       ARRAY_SIZE(ns_cases) + ARRAY_SIZE(blank_cases) + 8];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_good_file, good_files);
 	UTIL_ADD_ROWS(tests, n, test_bad_file, bad_files);
 	UTIL_ADD_TEST(tests, n, test_missing_file);
 	UTIL_ADD_TEST(tests, n, test_17th_address_written_nowhere);
+	UTIL_ADD_ROWS(tests, n, test_nameserver, ns_cases);
 	UTIL_ADD_ROWS(tests, n, test_env, env_cases);
 	UTIL_ADD_TEST(tests, n, test_load_file_only);
 	UTIL_ADD_TEST(tests, n, test_load_env_overrides_file);
 	UTIL_ADD_TEST(tests, n, test_load_env_zones_keep_zone_timeout);
 	UTIL_ADD_ROWS(tests, n, test_load_error, load_error_cases);
+	UTIL_ADD_ROWS(tests, n, test_load_blank, blank_cases);
 	UTIL_ADD_TEST(tests, n, test_load_no_file_no_zones);
 	UTIL_ADD_TEST(tests, n, test_load_env_only);
 	UTIL_ADD_TEST(tests, n, test_load_on_a_small_thread_stack);
