@@ -191,6 +191,11 @@ bool nx_log_parse_level(const char *text, enum nx_level *out);
  * min(max, initial * factor^n) * (1 - jitter * r). */
 double nx_backoff_delay(const struct nx_backoff *b, unsigned n, double r);
 int64_t nx_now_ms(void);
+/* Fills buf (at most 256 bytes) from the first source that gives bytes:
+ * the getrandom system call without blocking, /dev/urandom (never blocks),
+ * and only then the clock. Returns the source used. */
+enum nx_entropy { NX_ENTROPY_GETRANDOM, NX_ENTROPY_URANDOM, NX_ENTROPY_CLOCK };
+enum nx_entropy nx_random_fill(void *buf, size_t len);
 double nx_random_unit(void);
 uint16_t nx_random_id(void);
 

@@ -3,12 +3,20 @@
 
 #include "nxretry.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static const struct nx_backoff defaults = {.initial = 0.1, .max = 1.0, .factor = 2.0,
 					    .jitter = 0.2};
@@ -121,6 +129,81 @@ static void test_random_id_varies(void **state)
 	assert_true(ids[999] - ids[0] > 60000);
 }
 
+/* Where random bytes come from when the kernel refuses some sources: a
+ * child process under a seccomp filter that fails getrandom (EAGAIN: a
+ * fresh microVM whose pool is not seeded; ENOSYS: a kernel before 3.17;
+ * EPERM: an old container profile) and, in the last rows, the opening of
+ * /dev/urandom too. */
+struct entropy_case {
+	const char *name;
+	int getrandom_errno; /* 0: allowed */
+	int open_errno;      /* 0: allowed */
+	enum nx_entropy expected;
+};
+
+static const struct entropy_case entropy_cases[] = {
+	{"entropy: getrandom first", 0, 0, NX_ENTROPY_GETRANDOM},
+	{"entropy: getrandom EAGAIN (unseeded): /dev/urandom, not the clock", EAGAIN, 0,
+	 NX_ENTROPY_URANDOM},
+	{"entropy: getrandom ENOSYS (old kernel): /dev/urandom", ENOSYS, 0, NX_ENTROPY_URANDOM},
+	{"entropy: getrandom EPERM (seccomp profile): /dev/urandom", EPERM, 0,
+	 NX_ENTROPY_URANDOM},
+	{"entropy: getrandom EAGAIN and no /dev/urandom: the clock", EAGAIN, EACCES,
+	 NX_ENTROPY_CLOCK},
+	{"entropy: getrandom ENOSYS and /dev/urandom missing: the clock", ENOSYS, ENOENT,
+	 NX_ENTROPY_CLOCK},
+};
+
+/* Installs the filter; false when seccomp is not available here. */
+static bool deny_syscalls(int getrandom_errno, int open_errno)
+{
+	unsigned gr = getrandom_errno ? SECCOMP_RET_ERRNO | (unsigned)getrandom_errno
+				      : SECCOMP_RET_ALLOW;
+	unsigned op = open_errno ? SECCOMP_RET_ERRNO | (unsigned)open_errno : SECCOMP_RET_ALLOW;
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getrandom, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, gr),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, op),
+#ifdef SYS_open
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_open, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, op),
+#endif
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {(unsigned short)ARRAY_SIZE(f), f};
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+static void test_entropy(void **state)
+{
+	const struct entropy_case *t = *state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Exit code: 100 + source; 99 varying check failed; 98 no seccomp. */
+		alarm(10);
+		if (!deny_syscalls(t->getrandom_errno, t->open_errno))
+			_exit(98);
+		unsigned char a[16], b[16], zero[16] = {0};
+		enum nx_entropy s1 = nx_random_fill(a, sizeof a);
+		enum nx_entropy s2 = nx_random_fill(b, sizeof b);
+		if (s1 != s2 || !memcmp(a, b, sizeof a) || !memcmp(a, zero, sizeof a))
+			_exit(99);
+		_exit(100 + (int)s1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 98)
+		skip();
+	if (WEXITSTATUS(status) == 99)
+		fail_msg("two draws were equal, or all zero");
+	assert_int_equal(WEXITSTATUS(status), 100 + (int)t->expected);
+}
+
 static void test_now_ms(void **state)
 {
 	(void)state;
@@ -135,12 +218,13 @@ static void test_now_ms(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[ARRAY_SIZE(delay_cases) + 4];
+	static struct CMUnitTest tests[ARRAY_SIZE(delay_cases) + ARRAY_SIZE(entropy_cases) + 4];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_delay, delay_cases);
 	UTIL_ADD_TEST(tests, n, test_delay_bounds);
 	UTIL_ADD_TEST(tests, n, test_random_unit_range);
 	UTIL_ADD_TEST(tests, n, test_random_id_varies);
+	UTIL_ADD_ROWS(tests, n, test_entropy, entropy_cases);
 	UTIL_ADD_TEST(tests, n, test_now_ms);
 	return UTIL_RUN("backoff", tests, n);
 }
