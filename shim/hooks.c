@@ -82,6 +82,7 @@ REAL(gethostbyname_fn, gethostbyname)
 
 static int engine_once;
 static const struct nx_engine *engine;
+static void *free_fast; /* libc's freeaddrinfo, while the engine is not loaded */
 
 static bool quiet(void)
 {
@@ -132,9 +133,10 @@ static void load_engine(void)
 	if (snprintf(path, sizeof path, "%.*s%s", dir, self, ENGINE_FILE) >= (int)sizeof path)
 		return;
 	nx_engine_open_fn open;
-	void *entry = nx_load_object(path, NX_ENGINE_SYMBOL);
+	const char *why;
+	void *entry = nx_load_object(path, NX_ENGINE_SYMBOL, &why);
 	if (!entry) {
-		say("cannot load the engine", path);
+		say("cannot load the engine", why);
 		return;
 	}
 	memcpy(&open, &entry, sizeof entry);
@@ -143,6 +145,8 @@ static void load_engine(void)
 	if (!e)
 		say("cannot start the engine", path);
 	__atomic_store_n(&engine, e, __ATOMIC_RELEASE);
+	/* From now on a list may be the engine's: freeaddrinfo asks it. */
+	__atomic_store_n(&free_fast, NULL, __ATOMIC_RELEASE);
 }
 
 /* Marks this thread as inside nxretry and returns the engine, loading it
@@ -277,13 +281,31 @@ static COLD int getaddrinfo_after(const char *node, const char *service,
 	return rc;
 }
 
-EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-		       struct addrinfo **res)
+/* The pass-through path runs on every lookup of every process: a few loads,
+ * the call, two compares. The arguments wait for a failure in this
+ * thread's storage rather than in saved registers; a lookup nested inside
+ * libc's (an NSS module's) overwrites them, which the failure path detects
+ * by res and then leaves libc's answer alone. */
+struct gai_call {
+	const char *node, *service;
+	const struct addrinfo *hints;
+	struct addrinfo **res;
+};
+static __thread struct gai_call gai_call __attribute__((tls_model("initial-exec")));
+
+/* libc's getaddrinfo once the process's mode is known to be fallback. */
+static void *gai_fast;
+
+static COLD int getaddrinfo_slow(const char *node, const char *service,
+				 const struct addrinfo *hints, struct addrinfo **res)
 {
 	nx_gai_fn real = real_getaddrinfo();
 	if (!real)
 		return EAI_SYSTEM;
-	if (node && !inside && first_mode()) {
+	bool first = first_mode();
+	if (!first)
+		__atomic_store_n(&gai_fast, (void *)real, __ATOMIC_RELEASE);
+	if (node && !inside && first) {
 		int rc = getaddrinfo_first(node, service, hints, res);
 		if (rc != NX_ASK_LIBC)
 			return rc;
@@ -295,6 +317,29 @@ EXPORT int getaddrinfo(const char *node, const char *service, const struct addri
 	if ((rc != EAI_NONAME && rc != EAI_NODATA) || !node || inside)
 		return rc;
 	return getaddrinfo_after(node, service, hints, res, rc);
+}
+
+static COLD int getaddrinfo_failed(struct addrinfo **res, int rc)
+{
+	struct gai_call c = gai_call;
+	if (c.res != res || !c.node || inside)
+		return rc;
+	return getaddrinfo_after(c.node, c.service, c.hints, c.res, rc);
+}
+
+EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+		       struct addrinfo **res)
+{
+	void *f = __atomic_load_n(&gai_fast, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(!f, 0))
+		return getaddrinfo_slow(node, service, hints, res);
+	nx_gai_fn real;
+	memcpy(&real, &f, sizeof f);
+	gai_call = (struct gai_call){node, service, hints, res};
+	int rc = real(node, service, hints, res);
+	if (__builtin_expect(rc != EAI_NONAME && rc != EAI_NODATA, 1))
+		return rc;
+	return getaddrinfo_failed(res, rc);
 }
 
 /* Asks the engine for a hostent; herr is libc's h_errno, or
@@ -426,13 +471,27 @@ EXPORT struct hostent *gethostbyname(const char *name)
 	return first_mode() ? libc_he : hostent_static(name, AF_INET, true, libc_he, &ask);
 }
 
-EXPORT void freeaddrinfo(struct addrinfo *ai)
+static COLD void freeaddrinfo_slow(struct addrinfo *ai)
 {
 	/* Lists the engine built go back to it; libc's go to libc. */
 	const struct nx_engine *e = __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
 	if (e && e->release(ai))
 		return;
 	nx_freeai_fn real = real_freeaddrinfo();
+	if (!e)
+		__atomic_store_n(&free_fast, (void *)real, __ATOMIC_RELEASE);
 	if (real)
 		real(ai);
+}
+
+EXPORT void freeaddrinfo(struct addrinfo *ai)
+{
+	void *f = __atomic_load_n(&free_fast, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(!f, 0)) {
+		freeaddrinfo_slow(ai);
+		return;
+	}
+	nx_freeai_fn real;
+	memcpy(&real, &f, sizeof f);
+	real(ai);
 }

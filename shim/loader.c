@@ -222,16 +222,25 @@ bool nx_self_path(char *out, size_t size)
 /* glibc >= 2.34 and musl define dlopen in libc; older glibc in libdl.so.2
  * when the program loaded it, and always __libc_dlopen_mode in libc.so.6
  * (what its NSS uses to load modules). */
-void *nx_load_object(const char *path, const char *symbol)
+void *nx_load_object(const char *path, const char *symbol, const char **why)
 {
 	void *(*open)(const char *, int);
+	char *(*error)(void);
 	void *f = walk(WALK_ALL, "dlopen", NULL);
 	if (!f)
 		f = walk(WALK_ALL, "__libc_dlopen_mode", NULL);
+	*why = "no dlopen in this process";
 	if (!f)
 		return NULL;
 	memcpy(&open, &f, sizeof f);
-	if (!open(path, RTLD_NOW | RTLD_LOCAL))
+	if (!open(path, RTLD_NOW | RTLD_LOCAL)) {
+		/* __libc_dlopen_mode leaves no message for dlerror. */
+		void *e = walk(WALK_ALL, "dlerror", NULL);
+		memcpy(&error, &e, sizeof e);
+		const char *msg = e ? error() : NULL;
+		*why = msg ? msg : "dlopen failed";
 		return NULL;
+	}
+	*why = "no entry point";
 	return walk(WALK_PATH, symbol, path);
 }

@@ -15,10 +15,36 @@
 #ifndef NXRETRY_H
 #define NXRETRY_H
 
+#include <errno.h>
 #include <netdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* musl (make musl; measured on Debian's musl 1.2.3), which defines no
+ * __GLIBC__:
+ * - getaddrinfo never returns EAI_NODATA (its header defines it, unused):
+ *   NXDOMAIN and NODATA both give EAI_NONAME. Counting EAI_NODATA as
+ *   EAI_NONAME makes the hooks' test for "libc failed" musl's, and the
+ *   engine's "no data" answer the code a musl program expects.
+ * - gethostbyname*_r return ENOENT, not 0, with *h_errnop HOST_NOT_FOUND
+ *   or NO_DATA when the name has no address: NX_HOSTENT_R_MISS is that
+ *   "found nothing" return, as libc gives it and as nxretry must.
+ * - netdb.h lacks glibc's NETDB_SUCCESS and NETDB_INTERNAL h_errno values
+ *   (glibc's values, which musl programs never compare against). */
+#ifdef __GLIBC__
+#define NX_HOSTENT_R_MISS 0
+#else
+#undef EAI_NODATA
+#define EAI_NODATA EAI_NONAME
+#define NX_HOSTENT_R_MISS ENOENT
+#ifndef NETDB_SUCCESS
+#define NETDB_SUCCESS 0
+#endif
+#ifndef NETDB_INTERNAL
+#define NETDB_INTERNAL (-1)
+#endif
+#endif
 
 #define NX_NAMEMAX 256    /* presentation form, no trailing dot, NUL included */
 #define NX_MAXADDRS 48    /* addresses kept from one reply */
@@ -322,7 +348,8 @@ struct nx_engine {
 void *nx_next_symbol(const char *name);       /* what dlsym(RTLD_NEXT) finds */
 bool nx_libc_is_glibc(void);
 bool nx_self_path(char *out, size_t size);    /* this library's file name */
-void *nx_load_object(const char *path, const char *symbol); /* dlopen, then symbol */
+/* dlopen, then the symbol; NULL with *why set on failure */
+void *nx_load_object(const char *path, const char *symbol, const char **why);
 typedef const struct nx_engine *(*nx_engine_open_fn)(const struct nx_libc *libc);
 
 #endif
