@@ -25,6 +25,9 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry cache[CACHE_MAX];
 static int ncache;
 
+void nx_authority_lock(void) { pthread_mutex_lock(&lock); }
+void nx_authority_unlock(void) { pthread_mutex_unlock(&lock); }
+
 void nx_authority_reset(void)
 {
 	pthread_mutex_init(&lock, NULL);

@@ -24,6 +24,25 @@ static struct nx_libc libc;
 
 static const char *env_get(const char *name) { return secure_getenv(name); }
 
+/* fork() while another thread is inside one of the shared tables (the
+ * result registry mid-realloc, say) would give the child a table half
+ * written. The tables' locks are taken before fork, always in this order
+ * (no code holds two at once, so no order can deadlock), released after it
+ * in the parent, and set up anew in the child. */
+static void before_fork(void)
+{
+	nx_flight_lock();
+	nx_authority_lock();
+	nx_result_lock();
+}
+
+static void after_fork_parent(void)
+{
+	nx_result_unlock();
+	nx_authority_unlock();
+	nx_flight_unlock();
+}
+
 static void after_fork_child(void)
 {
 	nx_authority_reset();
@@ -37,7 +56,7 @@ static void load(void)
 		nx_log(NX_LOG_ERROR, "configuration rejected: lookups go to libc alone");
 		return;
 	}
-	pthread_atfork(NULL, NULL, after_fork_child);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	ready = cfg.enabled;
 }
 

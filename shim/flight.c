@@ -34,13 +34,17 @@ static int nflights;
 void nx_flight_reset(void)
 {
 	/* In a fork child: the parent's threads are gone, and so are their
-	 * flights; what the memory held is dropped, not freed (it may be
-	 * mid-update). */
+	 * flights. The list is whole (the fork took the lock), but what it
+	 * holds is dropped, not freed: the forking thread itself may be
+	 * inside a flight it leads, and will write to it. */
 	pthread_mutex_init(&lock, NULL);
 	landed_set = false;
 	flights = NULL;
 	nflights = 0;
 }
+
+void nx_flight_lock(void) { pthread_mutex_lock(&lock); }
+void nx_flight_unlock(void) { pthread_mutex_unlock(&lock); }
 
 /* Waits are timed on the monotonic clock. Not pthread_cond_clockwait: it
  * needs glibc 2.34, and the engine runs on glibc 2.17. Called with lock

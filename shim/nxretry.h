@@ -258,6 +258,8 @@ enum nx_apex { NX_APEX_FOUND, NX_APEX_PARENT, NX_APEX_NONE };
 enum nx_apex nx_authority_apex(const char *suffix, enum nx_status st, const struct nx_reply *r,
 				char apex[NX_NAMEMAX]);
 void nx_authority_reset(void);
+void nx_authority_lock(void); /* around fork (engine.c) */
+void nx_authority_unlock(void);
 
 /* ---- result.c ---- */
 typedef int (*nx_gai_fn)(const char *, const char *, const struct addrinfo *,
@@ -281,6 +283,8 @@ void nx_result_sort(struct nx_addr *addrs, int naddrs);
 int nx_result_hostent(const struct nx_addr *addrs, int naddrs, const char *canon,
 		      const char *asked, int af, struct hostent *ret, char *buf, size_t buflen);
 void nx_result_reset(void);
+void nx_result_lock(void); /* around fork (engine.c) */
+void nx_result_unlock(void);
 
 /* ---- flight.c ---- */
 enum nx_outcome {
@@ -310,6 +314,8 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 bool nx_flight_recall(const char *key, struct nx_found *out);
 void nx_flight_remember(const char *key, const struct nx_found *found, uint32_t keep_s);
 void nx_flight_reset(void);
+void nx_flight_lock(void); /* around fork (engine.c) */
+void nx_flight_unlock(void);
 
 /* ---- engine.c: the interface between hooks.c and the engine ---- */
 struct nx_libc {

@@ -20,8 +20,14 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct addrinfo **owned;
 static size_t nowned, capowned;
 
+void nx_result_lock(void) { pthread_mutex_lock(&lock); }
+void nx_result_unlock(void) { pthread_mutex_unlock(&lock); }
+
 void nx_result_reset(void)
 {
+	/* In a fork child, after nx_result_lock in the parent: the table is
+	 * whole (never caught inside realloc), and the lists the parent built
+	 * stay the child's to free. */
 	pthread_mutex_init(&lock, NULL);
 }
 
