@@ -68,7 +68,7 @@ LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
 .PHONY: all unit-tests check unit lab demo bench install uninstall clean deps lint
-all: $(LIB) $(ENGINE) $(B)/nxretry-check $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel
+all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel
 
 $(B)/obj/%.o: shim/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
 	$(CC) $(CFLAGS) $(COMPAT) -c -o $@ $<
@@ -78,9 +78,9 @@ $(COMPAT_H): scripts/glibc-compat | $(B)/obj
 
 # Fails the build when a shipped file needs more than glibc 2.17 (or, for
 # the preload, anything a musl process lacks).
-$(PORTABLE): $(LIB) $(ENGINE) $(B)/nxretry-check scripts/check-portable
+$(PORTABLE): $(LIB) $(ENGINE) $(B)/nxretry scripts/check-portable
 	scripts/check-portable --preload $(LIB)
-	scripts/check-portable $(ENGINE) $(B)/nxretry-check
+	scripts/check-portable $(ENGINE) $(B)/nxretry
 	touch $@
 
 $(B)/obj:
@@ -104,8 +104,10 @@ $(ENGINE): $(ENGINE_OBJ) shim/engine.map
 $(B)/engine.a: $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/nxretry-check: shim/check.c $(B)/engine.a $(COMPAT_H) $(if $(PROG_START),$(B)/obj/start.o)
-	$(CC) $(CFLAGS) $(COMPAT) -o $@ $< $(B)/engine.a $(CARES_A) $(LDFLAGS) $(PROG_START) \
+# The nxretry program (no shell needed), --check linked in.
+$(B)/nxretry: shim/wrapper.c shim/check.c shim/check.h $(B)/engine.a $(COMPAT_H) \
+		$(if $(PROG_START),$(B)/obj/start.o)
+	$(CC) $(CFLAGS) $(COMPAT) -o $@ shim/wrapper.c shim/check.c $(B)/engine.a $(CARES_A) $(LDFLAGS) $(PROG_START) \
 		$(ENGINE_LIBS) -lm
 
 $(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
@@ -149,19 +151,18 @@ bench: deps
 lint:
 	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run bench/run
 
-install: $(LIB) $(ENGINE) $(B)/nxretry-check $(PORTABLE)
+install: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(ENGINE) $(DESTDIR)$(LIBDIR)/
-	install -m 0755 $(B)/nxretry-check $(DESTDIR)$(LIBDIR)/
-	install -m 0755 scripts/nxretry $(DESTDIR)$(BINDIR)/nxretry
+	install -m 0755 $(B)/nxretry $(DESTDIR)$(BINDIR)/nxretry
 	install -m 0644 config/nxretry.conf README.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 docs/nxretry.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 docs/nxretry.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libnxretry.so $(DESTDIR)$(LIBDIR)/libnxretry-engine.so \
-		$(DESTDIR)$(LIBDIR)/nxretry-check $(DESTDIR)$(BINDIR)/nxretry \
+		$(DESTDIR)$(BINDIR)/nxretry \
 		$(DESTDIR)$(DOCDIR)/nxretry.conf $(DESTDIR)$(DOCDIR)/README.md \
 		$(DESTDIR)$(MANDIR)/man1/nxretry.1 $(DESTDIR)$(MANDIR)/man5/nxretry.conf.5
 	-rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)

@@ -1,8 +1,8 @@
-/* nxretry-check NAME: what the system resolver says about a name, what the
- * zone's authoritative servers say, how long caches may keep a negative
- * answer, and what nxretry would return. Run by `nxretry --check NAME`.
- * Exit status: 0 the name resolves now (directly or through nxretry),
- * 1 it exists nowhere, 2 usage or configuration error. */
+/* nxretry --check NAME: what the system resolver says about a name, what
+ * the zone's authoritative servers say, how long caches may keep a negative
+ * answer, and what nxretry would return. Linked into the nxretry program
+ * (shim/wrapper.c), which has set the NXRETRY_* environment first. */
+#include "check.h"
 #include "nxretry.h"
 
 #include <stdio.h>
@@ -40,15 +40,15 @@ static const char *verdict_of(const struct nx_reply *r)
 	return nx_status_name(r[0].status);
 }
 
-int main(int argc, char **argv)
+int nx_check(const char *arg)
 {
-	if (argc != 2 || argv[1][0] == '-') {
+	if (arg[0] == '-') {
 		fprintf(stderr, "usage: nxretry --check NAME\n");
 		return 2;
 	}
 	char name[NX_NAMEMAX];
-	if (!nx_name_canonical(argv[1], name)) {
-		fprintf(stderr, "nxretry: '%s' is not a valid host name\n", argv[1]);
+	if (!nx_name_canonical(arg, name)) {
+		fprintf(stderr, "nxretry: '%s' is not a valid host name\n", arg);
 		return 2;
 	}
 	struct nx_config cfg;

@@ -1,6 +1,6 @@
 // lookup NAME: prints the addresses net.LookupHost gives for NAME, one per line; "NOTFOUND" and exit
 // status 2 when the name does not exist. Built with cgo by tests/lab/t-clients.sh: under
-// GODEBUG=netdns=cgo (which scripts/nxretry sets) Go resolves through libc's getaddrinfo, so the
+// GODEBUG=netdns=cgo (which the nxretry program sets) Go resolves through libc's getaddrinfo, so the
 // preload reaches it; with its own resolver (the default here) Go asks the DNS servers itself.
 package main
 

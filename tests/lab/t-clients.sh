@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real programs under the wrapper (scripts/nxretry --zone lab.test -- CMD) reach names created after the
+# Real programs under the nxretry program (nxretry --zone lab.test -- CMD) reach names created after the
 # resolver cached their NXDOMAIN: curl and node fetch a page from an HTTP server listening on the new
 # address; python3, node, java, a Go program built with cgo, getent and perl print what their lookups
 # returned. Each program also runs without the wrapper in the same lab and must still fail: the success
@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-readonly TOP WRAPPER=$TOP/scripts/nxretry LAB=$TOP/tests/lab
+readonly TOP WRAPPER=${LIB_FILE%/*}/nxretry LAB=$TOP/tests/lab
 readonly WEB=127.0.53.80 PORT=8080 PAGE="nxretry lab page" CLIENT_TIMEOUT=30
 
 unset NXRETRY_ZONES NXRETRY_TIMEOUT NXRETRY_MODE NXRETRY_CONFIG NXRETRY_LOG

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# scripts/nxretry, the wrapper: option parsing and its errors (exact lines on stderr, exit 2), the
-# environment it gives the command (LD_PRELOAD and GODEBUG appended to, NXRETRY_*), exec (exit status,
-# signal and PID are the command's; usable as a container entrypoint with only NXRETRY_ZONES set), the
-# warning for static binaries, --check's report and exit codes, and `make install`'s layout, whose
-# installed wrapper finds the installed library.
+# The nxretry program (shim/wrapper.c, built beside the library under test): option parsing and its
+# errors (exact lines on stderr, exit 2), the environment it gives the command (LD_PRELOAD and GODEBUG
+# appended to, NXRETRY_*), exec (exit status, signal and PID are the command's; usable as a container
+# entrypoint with only NXRETRY_ZONES set, with no shell anywhere), the warning for static binaries,
+# --check's report and exit codes, and `make install`'s layout, whose installed program finds the
+# installed library.
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-readonly TOP WRAPPER=$TOP/scripts/nxretry
+readonly TOP WRAPPER=${LIB_FILE%/*}/nxretry
 
 unset NXRETRY_ZONES NXRETRY_TIMEOUT NXRETRY_MODE NXRETRY_CONFIG NXRETRY_LOG GODEBUG
 # How long caches keep the lab's denials: min(SOA record TTL 3600, SOA MINIMUM) (RFC 2308 §5).
 readonly NEG=$((NXLAB_NEG_TTL < 3600 ? NXLAB_NEG_TTL : 3600))
 
-# wrapper ARGS...: scripts/nxretry with the library under test.
+# wrapper ARGS...: the nxretry program with the library under test.
 wrapper() {
 	LD_PRELOAD=$RUNTIME NXRETRY_LIB=$LIB_FILE "$WRAPPER" "$@"
 }
@@ -196,9 +197,9 @@ test_signal() {
 test_container_entrypoint() {
 	require_lib
 	local out=$NXLAB_DIR/entrypoint pid extra=() want_preload
-	want_preload=$(readlink -f "$TOP/build/libnxretry.so" 2>/dev/null || true)
-	# The checkout's wrapper finds build/libnxretry.so by itself; another library under test (a
-	# sanitizer build) must be named.
+	want_preload=$(readlink -f "${WRAPPER%/*}/libnxretry.so" 2>/dev/null || true)
+	# The program finds the libnxretry.so beside it by itself; another library under test (a
+	# sanitizer build's, with its runtime) must be named.
 	if [ -n "$RUNTIME" ] || [ "$(readlink -f "$LIB_FILE")" != "$want_preload" ]; then
 		extra=(NXRETRY_LIB="$LIB_FILE" LD_PRELOAD="$RUNTIME")
 		want_preload=$RUNTIME${RUNTIME:+ }$LIB_FILE
@@ -215,6 +216,47 @@ test_container_entrypoint() {
 	expect_eq "GODEBUG" "netdns=cgo" "$(sed -n 3p "$out")"
 	expect_eq "the stale name resolves" "127.0.53.92     entry.lab.test" "$(sed -n '4,$p' "$out")"
 	expect_eq "nothing on stderr" "" "$(<"$out.err")"
+}
+
+# noshell PATH CMD...: CMD through the program with PATH alone in its environment (and NXRETRY_ZONES),
+# in a private mount namespace where every file in $SHELLS is covered by $EMPTY, which cannot be run.
+noshell() {
+	local path=$1 extra=()
+	shift
+	if [ -n "$RUNTIME" ]; then extra=(NXRETRY_LIB="$LIB_FILE" LD_PRELOAD="$RUNTIME"); fi
+	# shellcheck disable=SC2016 # expanded by the inner bash, which execs away before the program runs
+	unshare --mount -- bash -c 'empty=$1 n=$2; shift 2
+		for s in "${@:1:n}"; do mount --bind "$empty" "$s"; done
+		shift "$n"; exec "$@"' bash "$EMPTY" ${#SHELLS[@]} "${SHELLS[@]}" \
+		env -i PATH="$path" NXRETRY_ZONES=lab.test "${extra[@]}" "$WRAPPER" -- "$@"
+}
+
+# An image with no shell at all (distroless): every shell on the machine covered, PATH holding getent
+# alone (or nothing). The program still finds its library and execs the command, which resolves a
+# stale name.
+test_no_shell() {
+	require_lib
+	local dir name file
+	dir=$(mktemp -d "$NXLAB_DIR/noshell.XXXXXX")
+	mkdir "$dir/bin"
+	ln -s "$(command -v getent)" "$dir/bin/getent"
+	EMPTY=$dir/empty SHELLS=()
+	: >"$EMPTY"
+	for name in sh bash dash ash busybox; do
+		for file in "/bin/$name" "/usr/bin/$name"; do
+			if [ -e "$file" ]; then SHELLS+=("$(readlink -f "$file")"); fi
+		done
+	done
+	stale_name noshell.lab.test A 127.0.53.94
+	expect_eq "no shell: sh cannot be found on PATH" "exit 127
+err: nxretry: sh: No such file or directory" "$(result noshell "$dir/bin" sh -c 'echo a shell')"
+	expect_eq "no shell: /bin/sh cannot be run" "exit 126
+err: nxretry: /bin/sh: Permission denied" "$(result noshell "$dir/bin" /bin/sh -c 'echo a shell')"
+	expect_eq "no shell, getent found on PATH: the stale name resolves" "exit 0
+out: 127.0.53.94     noshell.lab.test" "$(result noshell "$dir/bin" getent hosts noshell.lab.test)"
+	expect_eq "no shell, PATH leads nowhere, the command by its path" "exit 0
+out: 127.0.53.94     noshell.lab.test" \
+		"$(result noshell /nonexistent "$(command -v getent)" hosts noshell.lab.test)"
 }
 
 # ---- static binaries -------------------------------------------------------------------------------
@@ -309,8 +351,8 @@ test_make_install() {
 	dest=$(mktemp -d "$NXLAB_DIR/install.XXXXXX")
 	prefix=$dest/usr/local
 	# Not a sub-make of whatever make runs these tests.
-	if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$TOP" install DESTDIR="$dest" \
-		PREFIX=/usr/local >"$dest.log" 2>&1; then
+	if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$TOP" install BUILD="${LIB_FILE%/*}" \
+		DESTDIR="$dest" PREFIX=/usr/local >"$dest.log" 2>&1; then
 		fail "make install: $(tail -n 5 "$dest.log")"
 		return 1
 	fi
@@ -318,13 +360,12 @@ test_make_install() {
 	expect_eq "installed files" "755 usr/local/bin/nxretry
 644 usr/local/lib/nxretry/libnxretry-engine.so
 644 usr/local/lib/nxretry/libnxretry.so
-755 usr/local/lib/nxretry/nxretry-check
 644 usr/local/share/doc/nxretry/README.md
 644 usr/local/share/doc/nxretry/nxretry.conf
 644 usr/local/share/man/man1/nxretry.1
 644 usr/local/share/man/man5/nxretry.conf.5" "$files"
 
-	# The installed wrapper, with nothing pointing it at the checkout, finds the installed library.
+	# The installed program, with nothing pointing it at the checkout, finds the installed library.
 	stale_name inst.lab.test A 127.0.53.93
 	expect_eq "installed: --check" "exit 0
 out: verdict:    stale negative answer: caches may keep it for up to $NEG s; nxretry returns 127.0.53.93 now (from 127.0.53.1)" \
@@ -343,11 +384,11 @@ out: 127.0.53.93     inst.lab.test" \
 out: $prefix/lib/nxretry/libnxretry.so" \
 		"$(result env -u NXRETRY_LIB -u LD_PRELOAD "$dest/links/nxretry" -- sh -c "$PRINT_PRELOAD")"
 
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$TOP" uninstall DESTDIR="$dest" \
-		PREFIX=/usr/local >"$dest.log" 2>&1 || fail "make uninstall: $(tail -n 5 "$dest.log")"
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$TOP" uninstall BUILD="${LIB_FILE%/*}" \
+		DESTDIR="$dest" PREFIX=/usr/local >"$dest.log" 2>&1 || fail "make uninstall: $(tail -n 5 "$dest.log")"
 	expect_eq "make uninstall leaves no file" "" "$(cd "$dest" && find . -type f)"
 }
 
 run_tests test_usage_errors test_help test_command_arguments test_environment test_ld_preload \
-	test_exit_status test_signal test_container_entrypoint test_static_warning test_check_stale_name \
+	test_exit_status test_signal test_container_entrypoint test_no_shell test_static_warning test_check_stale_name \
 	test_check_never_created test_check_invalid_name test_make_install
