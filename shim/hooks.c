@@ -257,10 +257,34 @@ static bool first_mode(void)
 }
 
 /* Mode first, before libc: NX_ASK_LIBC when libc must answer. */
+/* Whether a lookup with these hints can succeed at all, whatever the name:
+ * libc is asked the same with a numeric host. glibc refuses AI_NUMERICSERV
+ * with a named service ("http"), an unknown service or a socket type the
+ * service lacks before any lookup, some of them with EAI_NONAME: such a
+ * failure is not about the name, and no authority can change it.
+ * AI_ADDRCONFIG is left out: whether the host has an address of the family
+ * is libc's to apply to the answer, not a property of the hints. */
+static COLD bool hints_can_succeed(const char *service, const struct addrinfo *hints)
+{
+	struct addrinfo h = {.ai_flags = AI_V4MAPPED}; /* glibc's for NULL hints, less ADDRCONFIG */
+	if (hints) {
+		h.ai_flags = hints->ai_flags;
+		h.ai_family = hints->ai_family;
+		h.ai_socktype = hints->ai_socktype;
+		h.ai_protocol = hints->ai_protocol;
+	}
+	h.ai_flags = (h.ai_flags | AI_NUMERICHOST) & ~(AI_ADDRCONFIG | AI_CANONNAME);
+	struct addrinfo *r = NULL;
+	int rc = real_getaddrinfo()(h.ai_family == AF_INET6 ? "::1" : "127.0.0.1", service, &h, &r);
+	if (rc == 0)
+		real_freeaddrinfo()(r);
+	return rc == 0;
+}
+
 static COLD int getaddrinfo_first(const char *node, const char *service,
 				  const struct addrinfo *hints, struct addrinfo **res)
 {
-	if (!concerns(node))
+	if (!concerns(node) || !hints_can_succeed(service, hints))
 		return NX_ASK_LIBC;
 	const struct nx_engine *e = enter();
 	int rc = e ? e->getaddrinfo(node, service, hints, res, NX_LIBC_NOT_ASKED) : NX_ASK_LIBC;
@@ -272,7 +296,7 @@ static COLD int getaddrinfo_first(const char *node, const char *service,
 static COLD int getaddrinfo_after(const char *node, const char *service,
 				  const struct addrinfo *hints, struct addrinfo **res, int rc)
 {
-	if (!concerns(node))
+	if (!concerns(node) || !hints_can_succeed(service, hints))
 		return rc;
 	const struct nx_engine *e = enter();
 	if (e)

@@ -37,6 +37,7 @@ static const struct name_value flag_names[] = {
 	{ "addrconfig", AI_ADDRCONFIG },
 	{ "numerichost", AI_NUMERICHOST },
 	{ "passive", AI_PASSIVE },
+	{ "numericserv", AI_NUMERICSERV },
 	{ NULL, 0 }
 };
 
@@ -61,7 +62,7 @@ static int value_of(const struct name_value *table, const char *name, int *value
 static void usage(FILE *out)
 {
 	fputs("usage: gai [-4|-6] [-s stream|dgram|raw|0] [-f FLAG,...] [-S SERVICE] NAME\n"
-	      "FLAG: canonname v4mapped all addrconfig numerichost passive nohints\n"
+	      "FLAG: canonname v4mapped all addrconfig numerichost passive numericserv nohints\n"
 	      "      (nohints passes hints=NULL)\n", out);
 }
 

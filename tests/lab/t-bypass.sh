@@ -84,6 +84,35 @@ HINTS
 		"$(nxgai -4 -s stream -f canonname fresh.lab.test | sed -n 2p)"
 }
 
+# Hints glibc refuses before any lookup (AI_NUMERICSERV with a named service, an unknown service, a
+# socket type the service lacks): the failure is not about the name, so nxretry returns glibc's own code at
+# once, in both modes, asks no server and logs nothing.
+test_not_about_the_name() {
+	require_lib
+	local hints mode want got out before
+	before=$("$DNSLAB" auth-queries)
+	while read -r hints; do
+		# shellcheck disable=SC2086 # hints are several words
+		want=$(gai $hints twin.lab.test)
+		for mode in fallback first; do
+			# shellcheck disable=SC2086
+			out=$({ NXRETRY_MODE=$mode NXRETRY_LOG=info LD_PRELOAD=$NXRETRY_LIB "$GAI" $hints fresh.lab.test 2>&1 || true; })
+			got=$(grep -v '^nxretry: ' <<<"$out" | strip_ms)
+			expect_eq "[$hints] $mode: glibc's code" "$want" "$got"
+			expect_eq "[$hints] $mode: no log line" "" "$(grep '^nxretry: ' <<<"$out" || true)"
+			expect_between "[$hints] $mode: ms" 0 500 "$(ms_of "$(grep -v '^nxretry: ' <<<"$out")")"
+		done
+	done <<HINTS
+-4 -S http -f numericserv
+-6 -S http -f numericserv
+-S http -f numericserv,canonname
+-4 -s raw -S http
+-S no-such-service
+HINTS
+	expect_eq "no authoritative query" 0 $(($("$DNSLAB" auth-queries) - before))
+	expect_eq "the cases are failures" "rc=-2 EAI_NONAME" "$(gai -4 -S http -f numericserv twin.lab.test)"
+}
+
 # A CNAME created too late: the answer follows it inside the zone, the canonical name is its target.
 test_cname() {
 	require_lib
@@ -91,4 +120,5 @@ test_cname() {
 	expect_eq "AF_UNSPEC with canonname" "$(gai -f canonname www.lab.test)" "$(nxgai -f canonname alias.lab.test)"
 }
 
-run_tests test_ipv4 test_log_line test_ipv6 test_unspec test_stale_nodata test_hints_like_glibc test_cname
+run_tests test_ipv4 test_log_line test_ipv6 test_unspec test_stale_nodata test_hints_like_glibc \
+	test_not_about_the_name test_cname
