@@ -102,19 +102,24 @@ static enum nx_status ask_system(const struct nx_config *c, const char *name, co
 	return st;
 }
 
-static void add_server(struct nx_authority *a, const struct nx_addr *addr, uint16_t port)
+/* An address of nameserver number host (rounds ask each host once). */
+static void add_server(struct nx_authority *a, const struct nx_addr *addr, uint16_t port, int host)
 {
 	for (int i = 0; i < a->nservers; i++)
 		if (a->servers[i].port == port && a->servers[i].addr.family == addr->family &&
 		    !memcmp(a->servers[i].addr.bytes, addr->bytes, 16))
 			return;
-	if (a->nservers < NX_MAXSERVERS)
+	if (a->nservers < NX_MAXSERVERS) {
+		a->host[a->nservers] = host;
 		a->servers[a->nservers++] = (struct nx_server){*addr, port};
+		if (host >= a->nhosts)
+			a->nhosts = host + 1;
+	}
 }
 
 /* Addresses of a nameserver's host name through the system resolver. */
 static uint32_t resolve_host(const struct nx_config *c, const char *host, uint16_t port,
-			     int64_t deadline_ms, struct nx_authority *a)
+			     int number, int64_t deadline_ms, struct nx_authority *a)
 {
 	static const int both[] = {NX_T_A, NX_T_AAAA};
 	struct nx_reply *r = calloc(2, sizeof *r); /* ~11 KiB: off small thread stacks */
@@ -126,7 +131,7 @@ static uint32_t resolve_host(const struct nx_config *c, const char *host, uint16
 		if (r[q].status != NX_ANSWER)
 			continue;
 		for (int i = 0; i < r[q].naddrs; i++)
-			add_server(a, &r[q].addrs[i], port);
+			add_server(a, &r[q].addrs[i], port, number);
 		if (r[q].ttl < ttl)
 			ttl = r[q].ttl;
 	}
@@ -134,22 +139,34 @@ static uint32_t resolve_host(const struct nx_config *c, const char *host, uint16
 	return ttl;
 }
 
-/* Glue first, then lookups for the names without glue. */
-static uint32_t servers_of(const struct nx_config *c, const struct nx_reply *ns,
-			   int64_t deadline_ms, struct nx_authority *a)
+_Static_assert(NX_MAXNS <= 32, "nx_authority_glue: one bit per NS name");
+
+uint32_t nx_authority_glue(const struct nx_reply *ns, struct nx_authority *a)
 {
-	uint32_t ttl = ns->ns_ttl;
+	uint32_t unglued = 0;
 	for (int i = 0; i < ns->nglue; i++)
-		add_server(a, &ns->glue[i], 53);
+		add_server(a, &ns->glue[i], 53, ns->glue_ns[i]);
 	for (int i = 0; i < ns->nns; i++) {
 		bool glued = false;
 		for (int g = 0; g < ns->nglue; g++)
 			glued |= ns->glue_ns[g] == i;
-		if (!glued) {
-			uint32_t t = resolve_host(c, ns->ns[i], 53, deadline_ms, a);
-			if (t < ttl)
-				ttl = t;
-		}
+		if (!glued)
+			unglued |= 1u << i;
+	}
+	return unglued;
+}
+
+/* Glue first, then lookups for the names without glue. */
+static uint32_t servers_of(const struct nx_config *c, const struct nx_reply *ns,
+			   int64_t deadline_ms, struct nx_authority *a)
+{
+	uint32_t ttl = ns->ns_ttl, unglued = nx_authority_glue(ns, a);
+	for (int i = 0; i < ns->nns; i++) {
+		if (!(unglued >> i & 1))
+			continue;
+		uint32_t t = resolve_host(c, ns->ns[i], 53, i, deadline_ms, a);
+		if (t < ttl)
+			ttl = t;
 	}
 	return ttl;
 }
@@ -168,11 +185,11 @@ static int pinned(const struct nx_config *c, const struct nx_zone *z, int64_t de
 {
 	uint32_t ttl = TTL_MAX_S;
 	snprintf(a->apex, sizeof a->apex, "%s", z->suffix);
-	for (int i = 0; i < z->nservers; i++)
-		add_server(a, &z->servers[i].addr, z->servers[i].port);
+	for (int i = 0; i < z->nservers; i++) /* each numeric one a host of its own */
+		add_server(a, &z->servers[i].addr, z->servers[i].port, i);
 	for (int i = 0; i < z->nserver_names; i++) {
 		uint32_t t = resolve_host(c, z->server_names[i], z->server_name_ports[i],
-					  deadline_ms, a);
+					  z->nservers + i, deadline_ms, a);
 		if (t < ttl)
 			ttl = t;
 	}

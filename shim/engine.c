@@ -45,6 +45,7 @@ static void after_fork_parent(void)
 
 static void after_fork_child(void)
 {
+	nx_server_reset();
 	nx_authority_reset();
 	nx_result_reset();
 	nx_flight_reset();
@@ -75,8 +76,14 @@ struct lookup {
 	bool first;             /* mode first: libc is there to ask after one failed round */
 	bool narrow;            /* the name does not exist: one type per round will do */
 	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~17 KiB on the heap */
+	struct view *views;     /* [NX_MAXSERVERS]: what each server said in a round */
 	char server[64];        /* who answered */
+	char apex[NX_NAMEMAX];  /* the zone asked last */
+	int nhosts;             /* its nameservers */
 	enum nx_status last;
+	bool replied;           /* some server replied in the last round */
+	bool once;              /* absent at a deadline moments ago: one round, no wait */
+	bool split_logged;      /* servers' disagreement said once */
 };
 
 static void sleep_ms(int64_t ms)
@@ -120,33 +127,234 @@ static void take_answer(struct lookup *l, const struct nx_reply *r, int nq)
 	}
 }
 
-/* How a round ended. NODATA: the name exists at the server, without the
- * asked types: the change has landed there, so waiting longer would only
- * stall programs that ask AAAA first (getent hosts, gethostbyname2). */
-enum round { ROUND_FOUND, ROUND_NODATA, ROUND_ABSENT, ROUND_LOOP, ROUND_CNAME, ROUND_REFERRAL, ROUND_REFUSED, ROUND_FAILED };
+/* How a round ended. NODATA: a server has the name with an address of the
+ * other family (or a CNAME): the change has landed there, so waiting
+ * longer would only stall programs that ask AAAA first (getent hosts,
+ * gethostbyname2). SILENT: no server answered at all, twice running. */
+enum round { ROUND_FOUND, ROUND_NODATA, ROUND_ABSENT, ROUND_LOOP, ROUND_CNAME, ROUND_REFERRAL, ROUND_REFUSED, ROUND_FAILED, ROUND_SILENT };
 
-/* One round: servers in turn until one gives a definitive answer. */
+#define SILENT_ROUNDS 2
+
+/* What one nameserver said in a round. */
+struct view {
+	enum { V_FOUND, V_ABSENT } kind;
+	int server;      /* index into the authority's addresses */
+	bool has_serial; /* the zone's SOA serial at that server */
+	uint32_t serial;
+	uint32_t ttl;
+	struct nx_found found;
+};
+
+/* The address of nameserver h to ask: not one that failed, of the family
+ * that last answered when there is a choice; -1 when none is left. */
+static int pick_address(const struct nx_authority *a, int h, bool failed_too)
+{
+	int family = nx_server_family(), best = -1, best_score = 2;
+	for (int i = 0; i < a->nservers; i++) {
+		if (a->host[i] != h || (!failed_too && nx_server_failed(&a->servers[i])))
+			continue;
+		int score = family && a->servers[i].addr.family != family;
+		if (score < best_score)
+			best = i, best_score = score;
+	}
+	return best;
+}
+
+/* Does the server have an address of the type(s) not asked? A NODATA
+ * only ends the wait then: a name with no address at all (an empty
+ * non-terminal, a TXT-only name) is waited for as if it did not exist. */
+static bool other_family_there(struct lookup *l, const struct nx_server *s, int nq, struct nx_reply *r)
+{
+	bool a = false, aaaa = false;
+	for (int q = 0; q < nq; q++) {
+		a |= l->qtypes[q] == NX_T_A;
+		aaaa |= l->qtypes[q] == NX_T_AAAA;
+	}
+	if (a && aaaa)
+		return false;
+	int other[1] = {a ? NX_T_AAAA : NX_T_A};
+	if (nx_probe(s, l->name, other, 1, false, (int)(cfg.query_timeout * 1000), l->deadline_ms, r))
+		return false;
+	return (r->status == NX_ANSWER && r->naddrs > 0) || r->status == NX_CNAME;
+}
+
+static void serial_of(const struct nx_reply *r, int nq, const char *apex, struct view *v)
+{
+	for (int q = 0; q < nq && !v->has_serial; q++)
+		if (r[q].has_soa && !strcmp(r[q].soa_owner, apex)) {
+			v->has_serial = true;
+			v->serial = r[q].soa_serial;
+		}
+}
+
+static bool same_addresses(const struct nx_found *a, const struct nx_found *b)
+{
+	if (a->naddrs != b->naddrs)
+		return false;
+	for (int i = 0; i < a->naddrs; i++) {
+		bool in = false;
+		for (int j = 0; j < b->naddrs && !in; j++)
+			in = !memcmp(&a->addrs[i], &b->addrs[j], sizeof a->addrs[i]);
+		if (!in)
+			return false;
+	}
+	return true;
+}
+
+static void use_view(struct lookup *l, const struct nx_authority *auth, const struct view *v)
+{
+	l->found = v->found;
+	l->ttl = v->ttl;
+	nx_server_format(&auth->servers[v->server], l->server, sizeof l->server);
+}
+
+/* The views of one round, where one or more servers gave addresses. When
+ * they all agree, that is the answer. Otherwise their SOA serials order
+ * them (RFC 1982) and the newest view wins: a positive answer older than
+ * a denial is a record since deleted. When serials cannot order them
+ * (equal, as Route 53's, or missing), positive answers must agree with
+ * each other; denials from servers the change has not reached yet do not
+ * outweigh them. */
+static enum round settle(struct lookup *l, const struct nx_authority *auth, struct view *v, int n)
+{
+	int pos = -1;
+	bool disagree = false;
+	for (int i = 0; i < n; i++) {
+		if (v[i].kind != V_FOUND) {
+			disagree = true;
+			continue;
+		}
+		if (pos < 0)
+			pos = i;
+		else if (!same_addresses(&v[i].found, &v[pos].found))
+			disagree = true;
+	}
+	if (!disagree) {
+		use_view(l, auth, &v[pos]);
+		return ROUND_FOUND;
+	}
+	/* Positive answers carry no SOA: ask each such server for it. */
+	static const int soa[] = {NX_T_SOA};
+	bool all_serials = true;
+	for (int i = 0; i < n; i++) {
+		if (v[i].kind == V_FOUND && !v[i].has_serial &&
+		    !nx_probe(&auth->servers[v[i].server], auth->apex, soa, 1, false,
+			      (int)(cfg.query_timeout * 1000), l->deadline_ms, l->replies) &&
+		    l->replies[0].status == NX_ANSWER)
+			serial_of(l->replies, 1, auth->apex, &v[i]);
+		all_serials &= v[i].has_serial;
+	}
+	int newest = -1;
+	bool ordered = false;
+	for (int i = 0; all_serials && i < n; i++) {
+		if (newest < 0 || nx_serial_newer(v[i].serial, v[newest].serial))
+			newest = i;
+		ordered |= v[i].serial != v[0].serial;
+	}
+	char who[64] = "";
+	if (ordered) {
+		/* Only the views at the newest serial count. */
+		int agreed = -1;
+		bool split = false;
+		for (int i = 0; i < n; i++) {
+			if (v[i].serial != v[newest].serial)
+				continue;
+			if (v[i].kind != V_FOUND)
+				split = true;
+			else if (agreed < 0)
+				agreed = i;
+			else if (!same_addresses(&v[i].found, &v[agreed].found))
+				split = true;
+		}
+		nx_server_format(&auth->servers[v[newest].server], who, sizeof who);
+		if (agreed >= 0 && !split) {
+			nx_log(NX_LOG_INFO, "%s: the servers disagree; the newest (serial %u, %s) has the "
+			       "addresses", l->name, v[newest].serial, who);
+			use_view(l, auth, &v[agreed]);
+			return ROUND_FOUND;
+		}
+		nx_log(NX_LOG_INFO, "%s: the servers disagree; the newest (serial %u, %s) %s: waiting",
+		       l->name, v[newest].serial, who,
+		       agreed < 0 ? "does not have the addresses" : "do not agree with each other");
+		return ROUND_ABSENT;
+	}
+	/* Serials cannot order the views: the positive ones must agree. */
+	bool split = false;
+	for (int i = 0; i < n; i++)
+		if (v[i].kind == V_FOUND && !same_addresses(&v[i].found, &v[pos].found))
+			split = true;
+	if (!split) {
+		use_view(l, auth, &v[pos]);
+		return ROUND_FOUND;
+	}
+	if (!l->split_logged) {
+		char a0[64] = "", a1[64] = "";
+		for (int i = 0; i < n; i++)
+			if (v[i].kind == V_FOUND && !same_addresses(&v[i].found, &v[pos].found)) {
+				nx_server_format(&auth->servers[v[pos].server], a0, sizeof a0);
+				nx_server_format(&auth->servers[v[i].server], a1, sizeof a1);
+				break;
+			}
+		nx_log(NX_LOG_INFO, "%s: %s and %s answer different addresses and their serials cannot "
+		       "order them: waiting until they agree", l->name, a0, a1);
+		l->split_logged = true;
+	}
+	return ROUND_ABSENT;
+}
+
+/* One round: each nameserver (by name) at most once, from this process's
+ * first server on, one address each: not one that timed out or was
+ * unreachable before while another is left, and of the family that last
+ * answered. A definitive change of path (CNAME, referral, loop) or a
+ * NODATA ends the round at once; addresses are confirmed by the servers
+ * not asked yet, whose views settle() weighs. */
 static enum round probe_round(struct lookup *l, const struct nx_authority *auth, unsigned rot,
 			      struct nx_reply *referral)
 {
 	struct nx_reply *r = l->replies;
-	int refused = 0;
 	int timeout_ms = (int)(cfg.query_timeout * 1000);
-	for (int i = 0; i < auth->nservers; i++) {
-		const struct nx_server *s = &auth->servers[(rot + (unsigned)i) % (unsigned)auth->nservers];
+	int chosen[NX_MAXSERVERS], nchosen = 0;
+	unsigned first = nx_server_start() + rot;
+	for (int pass = 0; pass < 2 && !nchosen; pass++) {
+		if (pass) /* every address failed: they are all tried again */
+			for (int i = 0; i < auth->nservers; i++)
+				nx_server_unmark(&auth->servers[i]);
+		for (int k = 0; k < auth->nhosts && nchosen < NX_MAXSERVERS; k++) {
+			int h = (int)((first + (unsigned)k) % (unsigned)auth->nhosts);
+			int si = pick_address(auth, h, pass == 1);
+			if (si >= 0)
+				chosen[nchosen++] = si;
+		}
+	}
+	int refused = 0, nviews = 0, npos = 0, nneg = 0;
+	l->replied = false;
+	for (int c = 0; c < nchosen; c++) {
+		const struct nx_server *s = &auth->servers[chosen[c]];
 		if (nx_now_ms() >= l->deadline_ms)
 			break;
 		/* NXDOMAIN denies every type of the name (RFC 8020): while the
-		 * name does not exist, one query per round says as much as
+		 * name does not exist, one query per server says as much as
 		 * all. Once it answers otherwise, ask again for every type. */
-		int nq = l->narrow ? 1 : l->nq;
+		int nq = l->narrow && !npos ? 1 : l->nq;
 		if (nx_probe(s, l->name, l->qtypes, nq, false, timeout_ms, l->deadline_ms, r))
 			continue;
-		nx_server_format(s, l->server, sizeof l->server);
-		if (l->narrow && (r[0].status == NX_ANSWER || r[0].status == NX_NODATA ||
-				  r[0].status == NX_CNAME || r[0].status == NX_LOOP)) {
+		bool silent = true;
+		for (int q = 0; q < nq; q++)
+			silent &= r[q].status == NX_TIMEOUT || r[q].status == NX_UNREACHABLE;
+		nx_server_mark(s, !silent);
+		char name[64];
+		nx_server_format(s, name, sizeof name);
+		if (silent) {
+			nx_log(NX_LOG_DEBUG, "%s: %s: %s (skipped from now on while others answer)",
+			       l->name, name, nx_status_name(r[0].status));
+			l->last = r[0].status;
+			continue;
+		}
+		l->replied = true;
+		if (nq < l->nq && (r[0].status == NX_ANSWER || r[0].status == NX_NODATA ||
+				   r[0].status == NX_CNAME || r[0].status == NX_LOOP)) {
 			l->narrow = false;
-			i--; /* the same server, every type, at once */
+			c--; /* the same server, every type, at once */
 			continue;
 		}
 		bool found = false, absent = true, cname = true, nodata = true, loop = false;
@@ -161,22 +369,41 @@ static enum round probe_round(struct lookup *l, const struct nx_authority *auth,
 			nxdomain &= st == NX_NXDOMAIN;
 			l->last = st;
 			if (st != NX_NXDOMAIN && st != NX_NODATA && st != NX_ANSWER)
-				nx_log(NX_LOG_DEBUG, "%s: %s answered %s", l->name, l->server,
-				       nx_status_name(st));
+				nx_log(NX_LOG_DEBUG, "%s: %s answered %s", l->name, name, nx_status_name(st));
 		}
+		struct view *v = &l->views[nviews];
+		memset(v, 0, sizeof *v);
+		v->server = chosen[c];
 		if (found) {
 			for (int q = 0; q < nq; q++)
 				if (r[q].status == NX_ANSWER && l->links + r[q].chain > NX_MAXCHAIN)
 					return ROUND_LOOP; /* over 8 links across replies */
 			take_answer(l, r, nq);
-			if (l->found.naddrs)
-				return ROUND_FOUND;
+			if (l->found.naddrs) {
+				v->kind = V_FOUND;
+				v->found = l->found;
+				v->ttl = l->ttl;
+				nviews++, npos++;
+				continue;
+			}
 		}
-		if (nodata)
-			return ROUND_NODATA;
+		if (nodata && !npos) {
+			/* The SOA of the denial, before r is used again. */
+			serial_of(r, nq, auth->apex, v);
+			if (other_family_there(l, s, nq, &r[nq])) {
+				snprintf(l->server, sizeof l->server, "%s", name);
+				return ROUND_NODATA;
+			}
+			nx_log(NX_LOG_DEBUG, "%s: %s has the name without any address: waiting", l->name,
+			       name);
+		}
 		if (absent) {
-			l->narrow = nxdomain && l->nq > 1;
-			return ROUND_ABSENT;
+			serial_of(r, nq, auth->apex, v);
+			v->kind = V_ABSENT;
+			nviews++, nneg++;
+			if (!npos)
+				l->narrow = nxdomain && l->nq > 1;
+			continue;
 		}
 		if (loop)
 			return ROUND_LOOP; /* definitive: asking again gives the same */
@@ -196,10 +423,14 @@ static enum round probe_round(struct lookup *l, const struct nx_authority *auth,
 			return ROUND_REFERRAL;
 		}
 		if (r[0].status == NX_REFERRAL)
-			nx_log(NX_LOG_DEBUG, "%s: %s is lame for %s", l->name, l->server, auth->apex);
+			nx_log(NX_LOG_DEBUG, "%s: %s is lame for %s", l->name, name, auth->apex);
 		refused += r[0].status == NX_REFUSED;
 	}
-	return refused == auth->nservers ? ROUND_REFUSED : ROUND_FAILED;
+	if (npos)
+		return settle(l, auth, l->views, nviews);
+	if (nneg)
+		return ROUND_ABSENT;
+	return nchosen && refused == nchosen ? ROUND_REFUSED : ROUND_FAILED;
 }
 
 /* Polls the zone's authority with backoff until an answer or the deadline. */
@@ -208,16 +439,21 @@ static enum round wait_for(struct lookup *l)
 	struct nx_authority auth;
 	if (nx_authority_for(&cfg, l->zone, l->name, l->deadline_ms, &auth))
 		return ROUND_FAILED;
-	int referrals = 0;
+	snprintf(l->apex, sizeof l->apex, "%s", auth.apex);
+	l->nhosts = auth.nhosts;
+	int referrals = 0, silent = 0;
 	for (unsigned rot = 0;; rot++) {
 		struct nx_reply *referral = &l->replies[2];
+		int64_t round_ms = nx_now_ms();
 		l->attempts++;
 		enum round r = probe_round(l, &auth, rot, referral);
+		silent = l->replied ? 0 : silent + 1;
 		switch (r) {
 		case ROUND_FOUND:
 		case ROUND_CNAME:
 		case ROUND_NODATA:
 		case ROUND_LOOP:
+		case ROUND_SILENT:
 			return r;
 		case ROUND_REFERRAL:
 			if (++referrals > MAX_REFERRALS ||
@@ -227,6 +463,8 @@ static enum round wait_for(struct lookup *l)
 				return ROUND_FAILED;
 			}
 			nx_log(NX_LOG_DEBUG, "%s: delegated to %s", l->name, auth.apex);
+			snprintf(l->apex, sizeof l->apex, "%s", auth.apex);
+			l->nhosts = auth.nhosts;
 			continue; /* at once: a referral is progress, not a miss */
 		case ROUND_REFUSED:
 			nx_log(NX_LOG_WARN,
@@ -235,6 +473,8 @@ static enum round wait_for(struct lookup *l)
 			       l->name, auth.apex);
 			return r;
 		case ROUND_FAILED:
+			if (silent >= SILENT_ROUNDS)
+				return ROUND_SILENT;
 			if (strcmp(auth.apex, l->zone->suffix) && !nx_name_under(l->zone->suffix, auth.apex))
 				nx_authority_forget(auth.apex); /* a child zone that stopped working */
 			if (l->first)
@@ -243,10 +483,20 @@ static enum round wait_for(struct lookup *l)
 		case ROUND_ABSENT:
 			break;
 		}
+		if (l->once)
+			return r; /* after a deadline: one look, no wait */
 		int64_t now = nx_now_ms();
 		if (now >= l->deadline_ms)
 			return r;
 		int64_t d = (int64_t)(nx_backoff_delay(&cfg.backoff, rot, nx_random_unit()) * 1000);
+		if (l->nhosts > 1 && nx_backoff_delay(&cfg.backoff, rot, 0) >= cfg.backoff.max) {
+			/* At the cap, rounds that ask several servers start `max`
+			 * apart, round included, without jitter: each server is
+			 * asked at most once per `max` (Route 53's four: 4 queries
+			 * a second), and a change that reached one server is seen
+			 * within `max`. The random first server decorrelates. */
+			d = round_ms + (int64_t)(cfg.backoff.max * 1000) - now;
+		}
 		sleep_ms(d < l->deadline_ms - now ? d : l->deadline_ms - now);
 		if (nx_now_ms() >= l->deadline_ms)
 			return r;
@@ -313,7 +563,10 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 	struct lookup *l = ctx;
 	l->start_ms = nx_now_ms();
 	l->replies = calloc(3, sizeof *l->replies);
-	if (!l->replies) {
+	l->views = calloc(NX_MAXSERVERS, sizeof *l->views);
+	if (!l->replies || !l->views) {
+		free(l->replies);
+		free(l->views);
 		out->outcome = NX_OUT_LIBC;
 		return 0;
 	}
@@ -339,6 +592,24 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 		       l->attempts == 1 ? "" : "s", waited);
 		l->found.outcome = NX_OUT_FOUND;
 		keep = l->ttl < KEEP_ANSWER_MAX_S ? l->ttl : KEEP_ANSWER_MAX_S;
+		if (l->once) { /* it exists now: later lookups need not fail at once */
+			char key[NX_KEYMAX];
+			nx_flight_forget(memo_key(key, l->name, "absent"));
+		}
+		break;
+	}
+	case ROUND_SILENT: {
+		/* Not a single reply, from any address, twice: the zone's
+		 * servers cannot be reached from here. Waiting the whole
+		 * deadline in every lookup would change nothing. */
+		nx_log(NX_LOG_WARN, "%s: none of the %d nameservers of zone %s answered in %d rounds "
+		       "(%.2f s; every address timed out or was unreachable): port 53 may be blocked on "
+		       "the way out, or the zone is private, served only inside another network (pin "
+		       "reachable nameservers in the configuration); its names are left to libc for "
+		       "the rest of this process", l->name, l->nhosts, l->apex, SILENT_ROUNDS, waited);
+		l->found.outcome = NX_OUT_LIBC;
+		char key[NX_KEYMAX];
+		nx_flight_remember(memo_key(key, l->zone->suffix, "unreachable"), &l->found, UINT32_MAX);
 		break;
 	}
 	case ROUND_ABSENT:
@@ -346,12 +617,17 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 		 * lookups of it fail at once for a while, instead of each
 		 * stalling a program that probes many absent names. */
 		nx_log(NX_LOG_INFO, "%s: still absent at the authoritative servers after %.2f s "
-		       "(%u attempts, last %s)", l->name, waited, l->attempts, nx_status_name(l->last));
+		       "(%u attempt%s, last %s)", l->name, waited, l->attempts,
+		       l->attempts == 1 ? "" : "s", nx_status_name(l->last));
 		l->found.outcome = NX_OUT_ABSENT;
-		keep = (uint32_t)cfg.fail_fast;
-		if (keep) {
+		/* A later lookup looks once more, without waiting; a
+		 * program asking in a loop gets that look's outcome for a
+		 * second (one round a second per name at most). */
+		keep = l->once ? 1 : 0;
+		if (cfg.fail_fast > 0 && !l->once) {
 			char key[NX_KEYMAX];
-			nx_flight_remember(memo_key(key, l->name, "absent"), &l->found, keep);
+			nx_flight_remember(memo_key(key, l->name, "absent"), &l->found,
+					   (uint32_t)cfg.fail_fast);
 		}
 		break;
 	default:
@@ -369,7 +645,9 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 		break;
 	}
 	free(l->replies);
+	free(l->views);
 	l->replies = NULL;
+	l->views = NULL;
 	*out = l->found;
 	return keep;
 }
@@ -409,8 +687,10 @@ static enum nx_outcome resolve(const char *node, int family, int flags, bool fir
 	}
 	char key[NX_KEYMAX];
 	if (nx_flight_recall(memo_key(key, l.name, "absent"), out)) {
-		nx_log(NX_LOG_DEBUG, "%s: absent at the deadline moments ago: failing at once", l.name);
-		return out->outcome;
+		/* fail_fast: do not wait again, but do look. */
+		nx_log(NX_LOG_DEBUG, "%s: absent at the deadline moments ago: asking once, no wait",
+		       l.name);
+		l.once = true;
 	}
 	if (nx_flight_recall(memo_key(key, l.zone->suffix, "unreachable"), out)) {
 		nx_log(NX_LOG_DEBUG, "%s: the servers of %s did not answer moments ago: libc's "

@@ -177,3 +177,12 @@ void nx_flight_remember(const char *key, const struct nx_found *found, uint32_t 
 	sweep(nx_now_ms());
 	pthread_mutex_unlock(&lock);
 }
+
+void nx_flight_forget(const char *key)
+{
+	pthread_mutex_lock(&lock);
+	for (struct flight *f = flights; f; f = f->next)
+		if (f->done && !strcmp(f->key, key))
+			f->keep_until_ms = 0; /* recall ignores it, sweep frees it */
+	pthread_mutex_unlock(&lock);
+}

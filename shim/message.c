@@ -236,6 +236,7 @@ static bool read_soa(const struct cursor *c, const struct rr *rr, struct nx_repl
 		return false;
 	strcpy(out->soa_owner, rr->owner);
 	out->soa_ttl = rr->ttl;
+	out->soa_serial = get32(c->msg + p);
 	out->soa_minimum = get32(c->msg + p + 16);
 	out->has_soa = true;
 	return true;

@@ -88,6 +88,17 @@ struct nx_server {
 };
 
 int nx_server_format(const struct nx_server *s, char *buf, size_t len);
+/* Per process, what the servers taught (server.c): addresses that timed
+ * out or were unreachable, the address family that last answered, and a
+ * random first server. Reset in a fork child. */
+void nx_server_mark(const struct nx_server *s, bool answered);
+bool nx_server_failed(const struct nx_server *s);
+void nx_server_unmark(const struct nx_server *s);
+int nx_server_family(void); /* the family that answered last, or 0 */
+unsigned nx_server_start(void);
+void nx_server_reset(void);
+/* RFC 1982: serial a is newer than b (false when equal or undefined). */
+bool nx_serial_newer(uint32_t a, uint32_t b);
 int nx_addr_format(const struct nx_addr *a, char *buf, size_t len);
 /* "IP", "IP:port", "[v6]", "[v6]:port"; 0 on success, -1 if not numeric. */
 int nx_server_parse(const char *text, struct nx_server *out);
@@ -107,7 +118,7 @@ struct nx_reply {
 	int chain;                 /* CNAME links followed inside the reply */
 	char next[NX_NAMEMAX];     /* NX_CNAME: target; NX_REFERRAL: child zone */
 	char soa_owner[NX_NAMEMAX];
-	uint32_t soa_ttl, soa_minimum;
+	uint32_t soa_ttl, soa_minimum, soa_serial;
 	bool has_soa;
 	char ns[NX_MAXNS][NX_NAMEMAX]; /* NS names (answer or referral) */
 	int nns;
@@ -236,7 +247,8 @@ int nx_probe(const struct nx_server *server, const char *name, const int *qtypes
 struct nx_authority {
 	char apex[NX_NAMEMAX];
 	struct nx_server servers[NX_MAXSERVERS];
-	int nservers;
+	int host[NX_MAXSERVERS]; /* the nameserver (by name) servers[i] is an address of */
+	int nservers, nhosts;    /* hosts numbered 0..nhosts-1; a host may have no address */
 	int64_t expires_ms;
 };
 
@@ -257,6 +269,10 @@ void nx_authority_forget(const char *key); /* a suffix or a child apex */
 enum nx_apex { NX_APEX_FOUND, NX_APEX_PARENT, NX_APEX_NONE };
 enum nx_apex nx_authority_apex(const char *suffix, enum nx_status st, const struct nx_reply *r,
 				char apex[NX_NAMEMAX]);
+/* The pure part of using an NS reply: its glue addresses (port 53) added to
+ * a; returns the NS names without glue, bit i for ns->ns[i] (looked up
+ * through the system resolver by the caller). */
+uint32_t nx_authority_glue(const struct nx_reply *ns, struct nx_authority *a);
 void nx_authority_reset(void);
 void nx_authority_lock(void); /* around fork (engine.c) */
 void nx_authority_unlock(void);
@@ -313,6 +329,7 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 /* A kept outcome for key, if any; and one stored without a flight. */
 bool nx_flight_recall(const char *key, struct nx_found *out);
 void nx_flight_remember(const char *key, const struct nx_found *found, uint32_t keep_s);
+void nx_flight_forget(const char *key); /* a kept outcome no longer holds */
 void nx_flight_reset(void);
 void nx_flight_lock(void); /* around fork (engine.c) */
 void nx_flight_unlock(void);

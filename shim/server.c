@@ -4,6 +4,7 @@
 #include "nxretry.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,4 +117,102 @@ int nx_system_servers(const char *path, struct nx_server *out, int max)
 		n = 1;
 	}
 	return n;
+}
+
+/* What this process learned of the servers. An address that timed out or
+ * was unreachable is skipped while others answer (engine.c clears the
+ * marks of a zone none of whose addresses is left); the family that last
+ * answered is tried first. */
+#define FAILED_MAX 32
+
+static pthread_mutex_t strategy_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct nx_server failed[FAILED_MAX];
+static int nfailed;
+static int answered_family;
+static unsigned start;
+static bool start_chosen;
+
+static bool same_server(const struct nx_server *a, const struct nx_server *b)
+{
+	return a->port == b->port && a->addr.family == b->addr.family &&
+	       !memcmp(a->addr.bytes, b->addr.bytes, sizeof a->addr.bytes);
+}
+
+static int failed_index(const struct nx_server *s)
+{
+	for (int i = 0; i < nfailed; i++)
+		if (same_server(&failed[i], s))
+			return i;
+	return -1;
+}
+
+void nx_server_mark(const struct nx_server *s, bool answered)
+{
+	pthread_mutex_lock(&strategy_lock);
+	int i = failed_index(s);
+	if (answered) {
+		answered_family = s->addr.family;
+		if (i >= 0)
+			failed[i] = failed[--nfailed];
+	} else if (i < 0) {
+		if (nfailed == FAILED_MAX)
+			nfailed--; /* forget the oldest... any: it is retried */
+		failed[nfailed++] = *s;
+	}
+	pthread_mutex_unlock(&strategy_lock);
+}
+
+void nx_server_unmark(const struct nx_server *s)
+{
+	pthread_mutex_lock(&strategy_lock);
+	int i = failed_index(s);
+	if (i >= 0)
+		failed[i] = failed[--nfailed];
+	pthread_mutex_unlock(&strategy_lock);
+}
+
+bool nx_server_failed(const struct nx_server *s)
+{
+	pthread_mutex_lock(&strategy_lock);
+	bool f = failed_index(s) >= 0;
+	pthread_mutex_unlock(&strategy_lock);
+	return f;
+}
+
+int nx_server_family(void)
+{
+	pthread_mutex_lock(&strategy_lock);
+	int f = answered_family;
+	pthread_mutex_unlock(&strategy_lock);
+	return f;
+}
+
+/* Where this process's rounds start: random, so that many processes
+ * waiting for one name spread over the zone's servers. */
+unsigned nx_server_start(void)
+{
+	pthread_mutex_lock(&strategy_lock);
+	if (!start_chosen) {
+		start = (unsigned)(nx_random_unit() * 65536);
+		start_chosen = true;
+	}
+	unsigned s = start;
+	pthread_mutex_unlock(&strategy_lock);
+	return s;
+}
+
+void nx_server_reset(void)
+{
+	pthread_mutex_init(&strategy_lock, NULL);
+	nfailed = 0;
+	answered_family = 0;
+	start_chosen = false; /* a child is a process of its own */
+}
+
+bool nx_serial_newer(uint32_t a, uint32_t b)
+{
+	/* RFC 1982 §3.2 with SERIAL_BITS 32: the difference as a signed
+	 * number; 2^31 apart is undefined, and counts as not newer. */
+	uint32_t d = a - b;
+	return d != 0 && d < 0x80000000u;
 }

@@ -1,0 +1,49 @@
+# shellcheck shell=bash
+# Helpers for the four-server lab tests (t-four*.sh, flavor four of scripts/dnslab).
+
+export NXRETRY_ZONES=lab.test
+unset NXRETRY_MODE NXRETRY_CONFIG
+readonly FOUR_MARGIN_MS=400 # what a loaded 2-core machine adds to a process's return
+
+# waiters N NAME TIMEOUT [GAI ARGS...]: N processes under the preload look NAME up, each writing
+# "<gai output> end=<ms>" to $NXLAB_DIR/w.<i>; their pids in WAITERS.
+waiters() {
+	local n=$1 name=$2 timeout=$3 i
+	shift 3
+	WAITERS=()
+	for ((i = 0; i < n; i++)); do
+		{
+			{ NXRETRY_TIMEOUT=$timeout LD_PRELOAD=$NXRETRY_LIB "$GAI" "$@" -s stream "$name" 2>"$NXLAB_DIR/e.$i" || true; } |
+				strip_ms | tr '\n' ' '
+			echo "end=$(now_ms)"
+		} >"$NXLAB_DIR/w.$i" &
+		WAITERS+=("$!")
+	done
+}
+
+# waiter_results: each waiter's output without its end time, one line each, sorted.
+waiter_results() {
+	local f
+	for f in "$NXLAB_DIR"/w.*; do sed 's/ end=[0-9]*$//' "$f"; done | sort
+}
+
+# waiter_latest: the latest end time of the waiters.
+waiter_latest() {
+	sed -n 's/.* end=\([0-9]*\)$/\1/p' "$NXLAB_DIR"/w.* | sort -n | tail -n 1
+}
+
+reset_waiters() {
+	rm -f "$NXLAB_DIR"/w.* "$NXLAB_DIR"/e.*
+}
+
+# early NAME: NAME looked up too early, so the resolver caches its NXDOMAIN for A and AAAA.
+early() {
+	expect_eq "$1: early lookup fails" "rc=-2 EAI_NONAME" "$(gai "$1")"
+}
+
+# per_server: the four servers' query counts, "n1 n2 n3 n4".
+per_server() {
+	local n out=()
+	for n in 1 2 3 4; do out+=("$("$DNSLAB" auth-queries --server "$n")"); done
+	echo "${out[*]}"
+}
