@@ -151,6 +151,33 @@ bench: deps
 lint:
 	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run bench/run
 
+# make fuzz FUZZ_SECONDS=N: the libFuzzer targets tests/fuzz/fuzz_*.c and
+# the engine's objects built with clang, ASan and UBSan into build-fuzz/,
+# then each target run N seconds on a scratch copy of its corpus
+# (tests/fuzz/run: any crash, leak, UB or broken invariant fails, with the
+# reproducer's path). FUZZ_TARGETS=fuzz_reply runs one.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-build
+fuzz: deps
+	@$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ_BUILD) \
+		SANITIZE=fuzzer-no-link,address,undefined fuzz-build
+	@tests/fuzz/run $(FUZZ_BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(B)/fuzz/%) $(B)/fuzz/seeds
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/engine.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Ishim -o $@ $< $(B)/engine.a $(CARES_A) \
+		$(LIBCONFIG_A) $(LDFLAGS) -lm -ldl -lpthread
+
+# The seed writer (tests/fuzz/seeds.c: build-fuzz/fuzz/seeds tests/fuzz/corpus).
+$(B)/fuzz/seeds: tests/fuzz/seeds.c tests/unit/util.c tests/unit/util.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ishim -o $@ $< tests/unit/util.c $(LDFLAGS) $(shell pkg-config --libs cmocka)
+
 install: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5

@@ -145,10 +145,43 @@ static void test_apex(void **state)
 	assert_string_equal(apex, t->expected == NX_APEX_FOUND ? t->apex : "unchanged");
 }
 
+/* nx_authority_glue: the glue of an NS answer becomes servers on port 53
+ * (one address once), the names without glue are left to look up. */
+static void test_glue(void **state)
+{
+	(void)state;
+	struct pkt p;
+	pkt_reply(&p, ID, PKT_RD | PKT_RA, 0, "example.com", NX_T_NS);
+	pkt_ns(&p, PKT_AN, PKT_QNAME, 3600, "ns1.example.com");
+	pkt_ns(&p, PKT_AN, PKT_QNAME, 3600, "ns2.example.net");
+	pkt_ns(&p, PKT_AN, PKT_QNAME, 3600, "ns3.example.com");
+	pkt_a(&p, PKT_AR, "ns1.example.com", 3600, "192.0.2.1");
+	pkt_aaaa(&p, PKT_AR, "ns1.example.com", 3600, "2001:db8::1");
+	pkt_a(&p, PKT_AR, "ns3.example.com", 3600, "192.0.2.1"); /* the same address */
+	struct nx_reply *r = malloc(sizeof *r);
+	struct nx_authority *a = calloc(1, sizeof *a);
+	assert_non_null(r);
+	assert_non_null(a);
+	nx_message_classify(p.buf, p.len, ID, "example.com", NX_T_NS, false, r);
+	assert_int_equal(r->status, NX_ANSWER);
+	assert_int_equal(r->nglue, 3);
+	uint32_t unglued = nx_authority_glue(r, a);
+	assert_int_equal(unglued, 1u << 1); /* ns2.example.net */
+	assert_int_equal(a->nservers, 2);
+	char text[64];
+	assert_int_equal(nx_server_format(&a->servers[0], text, sizeof text), 0);
+	assert_string_equal(text, "192.0.2.1");
+	assert_int_equal(nx_server_format(&a->servers[1], text, sizeof text), 0);
+	assert_string_equal(text, "2001:db8::1");
+	free(r);
+	free(a);
+}
+
 int main(void)
 {
-	static struct CMUnitTest tests[ARRAY_SIZE(apex_cases)];
+	static struct CMUnitTest tests[ARRAY_SIZE(apex_cases) + 1];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_apex, apex_cases);
+	UTIL_ADD_TEST(tests, n, test_glue);
 	return UTIL_RUN("authority", tests, n);
 }
