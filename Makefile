@@ -45,7 +45,7 @@ B := $(BUILD)
 
 ENGINE_SRC = shim/engine.c shim/config.c shim/policy.c shim/message.c shim/probe.c \
              shim/wait.c shim/authority.c shim/result.c shim/log.c shim/server.c \
-             shim/flight.c
+             shim/flight.c shim/escape.c
 ENGINE_OBJ = $(ENGINE_SRC:shim/%.c=$(B)/obj/%.o)
 
 # glibc >= 2.17 for everything shipped (docs/portability.md): the engine and
@@ -61,7 +61,7 @@ ifeq ($(SANITIZE)$(filter musl,$(FLAVOR))$(CARES_PREFIX),)
   PROG_START  = $(B)/obj/start.o -Wl,--wrap=__libc_start_main
   PORTABLE    = $(B)/portable.ok
 endif
-HOOK_OBJ   = $(B)/obj/hooks.o $(B)/obj/policy.o $(B)/obj/loader.o
+HOOK_OBJ   = $(B)/obj/hooks.o $(B)/obj/policy.o $(B)/obj/loader.o $(B)/obj/escape.o
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(wildcard tests/unit/test_*.c)))
 
 LIB        = $(B)/libnxretry.so

@@ -94,8 +94,9 @@ static void say(const char *what, const char *detail)
 {
 	if (quiet())
 		return;
-	char line[1024];
-	int n = snprintf(line, sizeof line, "nxretry: %s: %s\n", what, detail);
+	char safe[512], line[1024];
+	nx_escape(safe, sizeof safe, detail); /* a path from LD_PRELOAD, dlerror()'s text */
+	int n = snprintf(line, sizeof line, "nxretry: %s: %s\n", what, safe);
 	if (n > 0) {
 		ssize_t w = write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 		(void)w;
@@ -205,18 +206,22 @@ static void decide_scope(void)
 	struct scope s = {SCOPE_NONE, false, 0, NULL, NULL};
 	/* setuid/setgid: the environment belongs to someone else. */
 	if (!getauxval(AT_SECURE)) {
+		/* Blank values are unset, as the engine reads them. */
 		const char *mode = secure_getenv("NXRETRY_MODE");
 		const char *file = secure_getenv("NXRETRY_CONFIG");
 		const char *zones = secure_getenv("NXRETRY_ZONES");
-		bool mode_known = !mode || !*mode || !strcmp(mode, "fallback") || !strcmp(mode, "first");
-		if ((file && *file) || access(DEFAULT_CONFIG, F_OK) == 0 || !mode_known) {
+		mode = nx_env_blank(mode) ? NULL : mode;
+		file = nx_env_blank(file) ? NULL : file;
+		zones = nx_env_blank(zones) ? NULL : zones;
+		bool mode_known = !mode || !strcmp(mode, "fallback") || !strcmp(mode, "first");
+		if (file || access(DEFAULT_CONFIG, F_OK) == 0 || !mode_known) {
 			s.kind = SCOPE_ENGINE;
 			const struct nx_engine *e = enter();
 			s.first = e && e->first();
 			leave();
 		} else {
 			s.first = mode && !strcmp(mode, "first");
-			if (zones && *zones)
+			if (zones)
 				scope_from_zones(&s, zones);
 		}
 	}
