@@ -67,7 +67,7 @@ UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(w
 LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
-.PHONY: all unit-tests check unit lab demo bench install uninstall clean deps lint
+.PHONY: all unit-tests check unit lab demo bench install uninstall clean deps lint dist deb
 all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel
 
 $(B)/obj/%.o: shim/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
@@ -107,7 +107,7 @@ $(B)/engine.a: $(ENGINE_OBJ)
 # The nxretry program (no shell needed), --check linked in.
 $(B)/nxretry: shim/wrapper.c shim/check.c shim/check.h $(B)/engine.a $(COMPAT_H) \
 		$(if $(PROG_START),$(B)/obj/start.o)
-	$(CC) $(CFLAGS) $(COMPAT) -o $@ shim/wrapper.c shim/check.c $(B)/engine.a $(CARES_A) $(LDFLAGS) $(PROG_START) \
+	$(CC) $(CFLAGS) $(COMPAT) -o $@ shim/wrapper.c shim/check.c $(B)/engine.a $(CARES_A) $(LDFLAGS) -Wl,-z,now $(PROG_START) \
 		$(ENGINE_LIBS) -lm
 
 $(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
@@ -147,6 +147,28 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run $(B)
+
+# make dist: dist/nxretry-VERSION-ARCH-linux-gnu.tar.gz from $(B) and, when
+# musl-gcc is installed, -linux-musl.tar.gz from $(MUSL_BUILD): what `make
+# install` puts under a prefix, stripped, relocatable (scripts/dist).
+# make deb: dist/nxretry_VERSION_ARCH.deb, the same under /usr (scripts/deb).
+VERSION    := $(shell cat VERSION)
+MUSL_BUILD ?= build-musl
+DIST       ?= dist
+STAGE       = $(abspath $(B)/stage)
+
+dist: all
+	rm -rf $(STAGE)/gnu $(STAGE)/musl
+	@$(MAKE) --no-print-directory install BUILD=$(B) DESTDIR=$(STAGE)/gnu PREFIX=
+	@if command -v musl-gcc >/dev/null; then \
+		$(MAKE) --no-print-directory musl MUSL_GOALS=install DESTDIR=$(STAGE)/musl PREFIX=; \
+	else echo "make dist: no musl-gcc (apt-get install musl-tools): no musl tarball" >&2; fi
+	scripts/dist $(VERSION) $(DIST) $(STAGE)/gnu $$(test ! -d $(STAGE)/musl || echo $(STAGE)/musl)
+
+deb: all
+	rm -rf $(STAGE)/deb
+	@$(MAKE) --no-print-directory install BUILD=$(B) DESTDIR=$(STAGE)/deb PREFIX=/usr
+	scripts/deb $(VERSION) $(DIST) $(STAGE)/deb
 
 lint:
 	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run bench/run
