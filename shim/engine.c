@@ -84,6 +84,10 @@ struct lookup {
 	bool replied;           /* some server replied in the last round */
 	bool once;              /* absent at a deadline moments ago: one round, no wait */
 	bool split_logged;      /* servers' disagreement said once */
+	/* The CNAME links of the reply whose chain left it, letter case as
+	 * sent: they come before the target's own in the result. */
+	char prefix[NX_MAXCHAIN][NX_NAMEMAX];
+	int nprefix;
 };
 
 static void sleep_ms(int64_t ms)
@@ -118,8 +122,12 @@ static void take_answer(struct lookup *l, const struct nx_reply *r, int nq)
 	for (int k = 0; k < 2; k++) {
 		if (!order[k])
 			continue;
-		if (!l->found.canon[0])
+		if (!l->found.canon[0]) {
 			snprintf(l->found.canon, sizeof l->found.canon, "%s", order[k]->canon);
+			l->found.naliases = order[k]->naliases;
+			memcpy(l->found.aliases, order[k]->aliases,
+			       sizeof l->found.aliases[0] * (size_t)order[k]->naliases);
+		}
 		for (int i = 0; i < order[k]->naddrs && l->found.naddrs < NX_MAXADDRS; i++)
 			l->found.addrs[l->found.naddrs++] = order[k]->addrs[i];
 		if (order[k]->ttl < l->ttl)
@@ -409,6 +417,8 @@ static enum round probe_round(struct lookup *l, const struct nx_authority *auth,
 			return ROUND_LOOP; /* definitive: asking again gives the same */
 		if (cname && !strcmp(r[0].next, r[nq - 1].next)) {
 			snprintf(l->cname, sizeof l->cname, "%s", r[0].next);
+			l->nprefix = r[0].naliases;
+			memcpy(l->prefix, r[0].aliases, sizeof l->prefix[0] * (size_t)r[0].naliases);
 			l->links += r[0].chain;
 			if (l->links > NX_MAXCHAIN)
 				return ROUND_LOOP;
@@ -577,6 +587,15 @@ static uint32_t run_lookup(void *ctx, struct nx_found *out)
 	switch (r) {
 	case ROUND_CNAME:
 		l->found.outcome = follow_cname(l);
+		if (l->found.outcome == NX_OUT_FOUND) {
+			/* this reply's links, then the target's own */
+			struct nx_found *f = &l->found;
+			int kept = f->naliases < NX_MAXCHAIN - l->nprefix ? f->naliases
+									 : NX_MAXCHAIN - l->nprefix;
+			memmove(f->aliases[l->nprefix], f->aliases[0], sizeof f->aliases[0] * (size_t)kept);
+			memcpy(f->aliases[0], l->prefix, sizeof f->aliases[0] * (size_t)l->nprefix);
+			f->naliases = l->nprefix + kept;
+		}
 		break;
 	case ROUND_NODATA:
 		nx_log(NX_LOG_INFO, "%s: %s says the name exists without the asked address type "
@@ -810,15 +829,23 @@ static int getaddrinfo_uncancellable(const char *node, const char *service,
 	if (in_hosts(node))
 		return first ? NX_ASK_LIBC : libc_rc;
 	struct nx_found f;
-	int family = hints ? hints->ai_family : AF_UNSPEC;
 	int flags = hints ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
+	/* AI_ADDRCONFIG on a host with one family: glibc asks for that one. */
+	int family = nx_result_family(hints ? hints->ai_family : AF_UNSPEC, flags, libc.getaddrinfo,
+				      libc.freeaddrinfo);
 	if (!family_configured(family, flags))
 		return first ? NX_ASK_LIBC : libc_rc;
 	enum nx_outcome o = resolve(node, family, flags, first, &f, 0, 0);
 	if (o != NX_OUT_FOUND)
 		return final_code(o, libc_rc, &gai_codes);
-	nx_result_sort(f.addrs, f.naddrs);
-	int rc = nx_result_build(f.addrs, f.naddrs, f.canon, service, hints, libc.getaddrinfo,
+	/* The canonical name as glibc gives it: the last CNAME target as the
+	 * server wrote it, else the name as the caller spelled it. */
+	char canon[NX_NAMEMAX];
+	snprintf(canon, sizeof canon, "%s", f.naliases ? f.aliases[f.naliases - 1] : node);
+	size_t cl = strlen(canon);
+	if (!f.naliases && cl > 1 && canon[cl - 1] == '.')
+		canon[cl - 1] = 0;
+	int rc = nx_result_build(f.addrs, f.naddrs, canon, service, hints, libc.getaddrinfo,
 				 libc.freeaddrinfo, res);
 	if (rc) {
 		nx_log(NX_LOG_INFO, "%s: the authoritative addresses do not fit the hints (%s)", node,
@@ -838,15 +865,19 @@ static int hostent_uncancellable(const char *name, int af, struct hostent *ret, 
 		return -1;
 	if (in_hosts(name))
 		return -1;
+	/* First mode: glibc's own check of the buffer comes before any
+	 * lookup (fallback: libc made it already). */
+	if (first && !nx_result_hostent_room(name, buflen))
+		return ERANGE;
 	struct nx_found f;
 	enum nx_outcome o = resolve(name, af, 0, first, &f, 0, 0);
 	if (o != NX_OUT_FOUND) {
 		*herr = final_code(o, *herr, &herr_codes);
 		return -1;
 	}
-	char asked[NX_NAMEMAX];
-	nx_name_canonical(name, asked);
-	int rc = nx_result_hostent(f.addrs, f.naddrs, f.canon, asked, af, ret, buf, buflen);
+	int rc = nx_result_hostent_chain(f.addrs, f.naddrs, name,
+					 (const char(*)[NX_NAMEMAX])f.aliases, f.naliases, af, ret, buf,
+					 buflen);
 	if (rc == -1 && first)
 		*herr = NX_ASK_LIBC;
 	return rc;

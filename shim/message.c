@@ -81,9 +81,10 @@ bool nx_name_host(const char *name)
 	       nx_name_canonical(name, canon);
 }
 
-/* Reads a possibly compressed name at *pos into out (lower case, no trailing
- * dot; "" is the root). Advances *pos past the name as stored. */
-static bool read_name(const struct cursor *c, size_t *pos, char out[NX_NAMEMAX])
+/* Reads a possibly compressed name at *pos into out (lower case unless
+ * keep_case, no trailing dot; "" is the root). Advances *pos past the name
+ * as stored. */
+static bool read_name_as(const struct cursor *c, size_t *pos, char out[NX_NAMEMAX], bool keep_case)
 {
 	size_t p = *pos, o = 0;
 	bool jumped = false;
@@ -115,7 +116,7 @@ static bool read_name(const struct cursor *c, size_t *pos, char out[NX_NAMEMAX])
 			unsigned char ch = c->msg[p + i];
 			if (ch == '.' || ch == 0)
 				return false; /* not representable in a host name */
-			out[o++] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
+			out[o++] = (char)((!keep_case && ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
 		}
 		p += n;
 	}
@@ -123,6 +124,11 @@ static bool read_name(const struct cursor *c, size_t *pos, char out[NX_NAMEMAX])
 	if (!jumped)
 		*pos = p;
 	return true;
+}
+
+static bool read_name(const struct cursor *c, size_t *pos, char out[NX_NAMEMAX])
+{
+	return read_name_as(c, pos, out, false);
 }
 
 /* A name nxretry takes from the reply (to return to a caller, to ask, or
@@ -299,6 +305,10 @@ static void collect_answer(const struct cursor *c, const struct parsed *ps, cons
 			out->status = NX_MALFORMED;
 			return;
 		}
+		p = cname->rdata; /* and as the server wrote it, for the caller */
+		if (out->naliases < NX_MAXCHAIN &&
+		    read_name_as(c, &p, out->aliases[out->naliases], true))
+			out->naliases++;
 	}
 	if (strcmp(out->canon, name)) {
 		/* The chain ends at a name this reply has no records for. */
@@ -356,7 +366,11 @@ static void classify_sections(const struct cursor *c, size_t pos, const char *wa
 
 	out->status = NX_NODATA;
 	strcpy(out->canon, want);
-	if (out->rcode == 0)
+	/* NXDOMAIN with a CNAME chain (RFC 6604) is about the chain's last
+	 * name: a resolver asks the target itself, and so does nxretry (a
+	 * server may miss its own in-zone target, as Knot does for a target
+	 * written in another letter case). */
+	if (out->rcode == 0 || out->rcode == 3)
 		collect_answer(c, ps, want, qtype, out);
 	if (out->status == NX_MALFORMED || out->status == NX_LOOP)
 		return;

@@ -116,6 +116,10 @@ struct nx_reply {
 	int naddrs;
 	char canon[NX_NAMEMAX];    /* owner of the records found, after CNAMEs */
 	int chain;                 /* CNAME links followed inside the reply */
+	/* The CNAME targets followed, in order, letter case as the server
+	 * wrote them (glibc hands names to callers as sent). */
+	char aliases[NX_MAXCHAIN][NX_NAMEMAX];
+	int naliases;
 	char next[NX_NAMEMAX];     /* NX_CNAME: target; NX_REFERRAL: child zone */
 	char soa_owner[NX_NAMEMAX];
 	uint32_t soa_ttl, soa_minimum, soa_serial;
@@ -291,13 +295,30 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 		    nx_gai_fn gai, nx_freeai_fn freeai, struct addrinfo **res);
 /* Frees the list if we built it; false if it is not ours. */
 bool nx_result_release(struct addrinfo *ai);
-/* Orders addresses as glibc orders getaddrinfo results (RFC 6724 §6). */
+/* Orders addresses as glibc orders getaddrinfo results (RFC 6724 §6),
+ * each address taken once with no service. nx_result_build orders its
+ * nodes itself, as glibc does, from the order given. */
 void nx_result_sort(struct nx_addr *addrs, int naddrs);
-/* Fills a hostent as glibc's gethostbyname2_r does: h_name the canonical
- * name, the asked name as alias when they differ, addresses of family af.
- * 0, ERANGE when buf is too small, or -1 when no address has that family. */
+/* Fills a hostent as glibc's DNS backend does (resolv/nss_dns): names
+ * [asked, aliases...], the last one h_name and the others h_aliases; the
+ * addresses of family af; laid out in buf as glibc lays them out, so that
+ * ERANGE comes at exactly glibc's sizes, for any alignment of buf. asked
+ * is the name as the caller spelled it (a trailing dot dropped). 0, ERANGE
+ * when buf is too small, or -1 when no address has that family. */
+int nx_result_hostent_chain(const struct nx_addr *addrs, int naddrs, const char *asked,
+			    const char (*aliases)[NX_NAMEMAX], int naliases, int af,
+			    struct hostent *ret, char *buf, size_t buflen);
+/* The same with one alias, canon, when it differs from asked. */
 int nx_result_hostent(const struct nx_addr *addrs, int naddrs, const char *canon,
 		      const char *asked, int af, struct hostent *ret, char *buf, size_t buflen);
+/* glibc's gethostbyname*_r check before any lookup (nss/digits_dots.c): a
+ * name starting with a hexadecimal digit or ':' needs a buffer of at least
+ * 40 bytes plus the name; false when buflen is below that (ERANGE). */
+bool nx_result_hostent_room(const char *name, size_t buflen);
+/* The family glibc's getaddrinfo narrows AF_UNSPEC to under AI_ADDRCONFIG
+ * when the host has addresses of one family only (as libc's own numeric
+ * lookups with the flag tell). */
+int nx_result_family(int family, int flags, nx_gai_fn gai, nx_freeai_fn freeai);
 void nx_result_reset(void);
 void nx_result_lock(void); /* around fork (engine.c) */
 void nx_result_unlock(void);
@@ -315,6 +336,10 @@ struct nx_found {
 	struct nx_addr addrs[NX_MAXADDRS];
 	int naddrs;
 	char canon[NX_NAMEMAX];
+	/* Every CNAME link from the name asked to canon, letter case as sent:
+	 * glibc's h_aliases and canonical name come from them. */
+	char aliases[NX_MAXCHAIN][NX_NAMEMAX];
+	int naliases;
 };
 
 #define NX_KEYMAX (NX_NAMEMAX + 24) /* a flight's key: a name and a few words */

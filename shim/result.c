@@ -10,7 +10,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -90,6 +93,14 @@ static struct addrinfo *copy_node(const struct addrinfo *src)
 	return ai;
 }
 
+static void sort_nodes(struct addrinfo **head, size_t nnodes);
+
+static bool mapped_v4(const struct nx_addr *a)
+{
+	static const unsigned char prefix[12] = {[10] = 0xff, [11] = 0xff};
+	return a->family == AF_INET6 && !memcmp(a->bytes, prefix, sizeof prefix);
+}
+
 int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 		    const char *service, const struct addrinfo *hints, nx_gai_fn gai,
 		    nx_freeai_fn freeai, struct addrinfo **res)
@@ -104,13 +115,23 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 	}
 	int caller_flags = h.ai_flags; /* glibc puts the hints' flags in every node */
 	bool want_canon = h.ai_flags & AI_CANONNAME;
-	h.ai_flags = (h.ai_flags & ~AI_CANONNAME) | AI_NUMERICHOST;
+	h.ai_flags = (h.ai_flags & ~(AI_CANONNAME | AI_CANONIDN)) | AI_NUMERICHOST;
+
+	/* AF_INET6 with AI_V4MAPPED and without AI_ALL: once the name has an
+	 * IPv6 address, glibc drops the AAAA records that are IPv4-mapped
+	 * (sysdeps/posix/getaddrinfo.c, as it builds the nodes). */
+	bool drop_mapped = false;
+	if (h.ai_family == AF_INET6 && (caller_flags & (AI_V4MAPPED | AI_ALL)) == AI_V4MAPPED)
+		for (int i = 0; i < naddrs && !drop_mapped; i++)
+			drop_mapped = addrs[i].family == AF_INET6;
 
 	struct addrinfo *head = NULL, **tail = &head;
-	int first_error = EAI_NONAME;
+	int first_error = EAI_NONAME, used = 0;
+	size_t nnodes = 0;
 	for (int i = 0; i < naddrs; i++) {
 		char text[INET6_ADDRSTRLEN];
-		if (nx_addr_format(&addrs[i], text, sizeof text))
+		if ((drop_mapped && mapped_v4(&addrs[i])) ||
+		    nx_addr_format(&addrs[i], text, sizeof text))
 			continue;
 		struct addrinfo *list = NULL;
 		int rc = gai(text, service, &h, &list);
@@ -119,6 +140,7 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 				first_error = rc;
 			continue;
 		}
+		used++;
 		for (struct addrinfo *n = list; n; n = n->ai_next) {
 			struct addrinfo *copy = copy_node(n);
 			if (!copy) {
@@ -129,11 +151,16 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 			copy->ai_flags = caller_flags;
 			*tail = copy;
 			tail = &copy->ai_next;
+			nnodes++;
 		}
 		freeai(list);
 	}
 	if (!head)
 		return first_error;
+	/* glibc sorts when more than one address made nodes, the nodes
+	 * themselves (a mapped address is scored as the IPv6 one it is). */
+	if (used > 1)
+		sort_nodes(&head, nnodes);
 	if (want_canon && !(head->ai_canonname = strdup(canon))) {
 		free_nodes(head);
 		return EAI_MEMORY;
@@ -146,64 +173,137 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 	return 0;
 }
 
-/* Carves n bytes aligned for pointers out of buf. */
-static char *carve(char **p, size_t *left, size_t n)
+int nx_result_family(int family, int flags, nx_gai_fn gai, nx_freeai_fn freeai)
 {
-	size_t pad = (size_t)(-(uintptr_t)*p) & (sizeof(void *) - 1);
-	if (*left < pad + n)
+	if (family != AF_UNSPEC || !(flags & AI_ADDRCONFIG))
+		return family;
+	bool seen[2];
+	static const char *const probe[2] = {"192.0.2.1", "2001:db8::1"};
+	for (int k = 0; k < 2; k++) {
+		struct addrinfo h = {.ai_family = k ? AF_INET6 : AF_INET,
+				     .ai_flags = AI_ADDRCONFIG | AI_NUMERICHOST};
+		struct addrinfo *r = NULL;
+		seen[k] = gai(probe[k], NULL, &h, &r) == 0;
+		if (seen[k])
+			freeai(r);
+	}
+	if (seen[0] != seen[1])
+		return seen[0] ? AF_INET : AF_INET6;
+	return family;
+}
+
+bool nx_result_hostent_room(const char *name, size_t buflen)
+{
+	char c = name[0];
+	bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	/* an address, two address pointers, one alias pointer, the name */
+	size_t need = 16 + 2 * sizeof(char *) + sizeof(char *) + strlen(name) + 1;
+	return !(hex || c == ':') || buflen >= need;
+}
+
+/* glibc's DNS backend fills the caller's buffer front to back (an
+ * alloc_buffer): each name as it reads it (the name asked, then each CNAME
+ * target), each address aligned to 4 bytes, then the address pointer
+ * array and the alias pointer array aligned for pointers. Any step that
+ * does not fit makes the whole call ERANGE. Positions are real addresses:
+ * padding depends on where buf lies. */
+struct abuf {
+	uintptr_t cur, end;
+	bool failed;
+};
+
+static char *abuf_take(struct abuf *b, size_t size, size_t align)
+{
+	uintptr_t at = (b->cur + (align - 1)) & ~(uintptr_t)(align - 1);
+	if (b->failed || at < b->cur || size > b->end - at || at > b->end) {
+		b->failed = true;
 		return NULL;
-	char *out = *p + pad;
-	*p += pad + n;
-	*left -= pad + n;
+	}
+	b->cur = at + size;
+	return (char *)at;
+}
+
+static char *abuf_string(struct abuf *b, const char *text)
+{
+	size_t n = strlen(text) + 1;
+	char *out = abuf_take(b, n, 1);
+	if (out)
+		memcpy(out, text, n);
 	return out;
 }
 
-int nx_result_hostent(const struct nx_addr *addrs, int naddrs, const char *canon,
-		      const char *asked, int af, struct hostent *ret, char *buf, size_t buflen)
+int nx_result_hostent_chain(const struct nx_addr *addrs, int naddrs, const char *asked,
+			    const char (*aliases)[NX_NAMEMAX], int naliases, int af,
+			    struct hostent *ret, char *buf, size_t buflen)
 {
 	int len = af == AF_INET ? 4 : 16, n = 0;
 	for (int i = 0; i < naddrs; i++)
 		n += addrs[i].family == af;
 	if (!n)
 		return -1;
-	bool alias = strcmp(canon, asked) != 0;
-	char *p = buf;
-	size_t left = buflen;
-	char **aliases = (char **)carve(&p, &left, sizeof(char *) * (alias ? 2 : 1));
-	char **list = (char **)carve(&p, &left, sizeof(char *) * (size_t)(n + 1));
-	char *bytes = carve(&p, &left, (size_t)(len * n));
-	char *name = carve(&p, &left, strlen(canon) + 1);
-	char *alias_name = alias ? carve(&p, &left, strlen(asked) + 1) : p;
-	if (!aliases || !list || !bytes || !name || !alias_name)
-		return ERANGE;
+	if (naliases < 0 || naliases > NX_MAXCHAIN)
+		return -1;
+	struct abuf b = {(uintptr_t)buf, (uintptr_t)buf + buflen, false};
+	char *names[NX_MAXCHAIN + 1];
+	char first[NX_NAMEMAX];
+	size_t al = strlen(asked);
+	if (al >= sizeof first)
+		return -1;
+	memcpy(first, asked, al + 1);
+	if (al > 1 && first[al - 1] == '.')
+		first[al - 1] = 0; /* the name as it comes back in the reply's question */
+	names[0] = abuf_string(&b, first);
+	for (int i = 0; i < naliases; i++)
+		names[i + 1] = abuf_string(&b, aliases[i]);
+	char *bytes[NX_MAXADDRS];
 	int k = 0;
-	for (int i = 0; i < naddrs; i++) {
+	for (int i = 0; i < naddrs && k < NX_MAXADDRS; i++) {
 		if (addrs[i].family != af)
 			continue;
-		memcpy(bytes + len * k, addrs[i].bytes, (size_t)len);
-		list[k] = bytes + len * k;
+		bytes[k] = abuf_take(&b, (size_t)len, 4);
+		if (bytes[k])
+			memcpy(bytes[k], addrs[i].bytes, (size_t)len);
 		k++;
 	}
+	char **list = (char **)abuf_take(&b, sizeof(char *) * (size_t)(k + 1), sizeof(char *));
+	char **alias_list = (char **)abuf_take(&b, sizeof(char *) * (size_t)(naliases + 1),
+					       sizeof(char *));
+	if (b.failed)
+		return ERANGE;
+	memcpy(list, bytes, sizeof(char *) * (size_t)k);
 	list[k] = NULL;
-	strcpy(name, canon);
-	if (alias) {
-		strcpy(alias_name, asked);
-		aliases[0] = alias_name;
-	}
-	aliases[alias ? 1 : 0] = NULL;
-	ret->h_name = name;
-	ret->h_aliases = aliases;
+	memcpy(alias_list, names, sizeof(char *) * (size_t)naliases);
+	alias_list[naliases] = NULL;
+	ret->h_name = names[naliases];
+	ret->h_aliases = alias_list;
 	ret->h_addrtype = af;
 	ret->h_length = len;
 	ret->h_addr_list = list;
 	return 0;
 }
 
+int nx_result_hostent(const struct nx_addr *addrs, int naddrs, const char *canon,
+		      const char *asked, int af, struct hostent *ret, char *buf, size_t buflen)
+{
+	char alias[1][NX_NAMEMAX];
+	bool differ = strcmp(canon, asked) != 0;
+	if (differ)
+		snprintf(alias[0], sizeof alias[0], "%s", canon);
+	return nx_result_hostent_chain(addrs, naddrs, asked, (const char(*)[NX_NAMEMAX])alias,
+				       differ ? 1 : 0, af, ret, buf, buflen);
+}
+
 /* ---- destination order, as glibc sorts getaddrinfo results ----
- * RFC 6724 §6 with glibc's default tables (gai.conf is not read): the
- * rules glibc applies without interface flags are 1 (usable), 2 (matching
- * scope), 5 (matching label), 6 (precedence), 8 (smaller scope), 9 (longest
- * prefix, IPv6) and 10 (stable). */
+ * RFC 6724 §6 as glibc 2.36 applies it (sysdeps/posix/getaddrinfo.c) with
+ * its default tables (gai.conf is not read), on the nodes themselves:
+ * rule 1 (a source address exists), 2 (matching scope), 5 (matching
+ * label), 6 (precedence), 8 (smaller scope), 9 (glibc's longest matching
+ * prefix: IPv4 only inside the source address's subnet, IPv6 on the first
+ * 32-bit word where either address differs from its source), 10 (the
+ * order given). Rules 3, 4 and 7 need address flags and interface kinds
+ * the kernel gives glibc over netlink: nxretry takes them as glibc does
+ * when nothing sets them (no deprecated or home address, every interface
+ * native). */
 
 struct prefix {
 	unsigned char bytes[16];
@@ -229,100 +329,102 @@ static const struct prefix precedences[] = {
 	{{0}, 0, 40},
 };
 
-static void as_v6(const struct nx_addr *a, unsigned char out[16])
+/* The address of a sockaddr as 16 bytes, IPv4 mapped. */
+static void bytes16(const struct sockaddr *sa, unsigned char out[16])
 {
-	if (a->family == AF_INET6) {
-		memcpy(out, a->bytes, 16);
-		return;
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	} else {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
 	}
-	memset(out, 0, 10);
-	out[10] = out[11] = 0xff;
-	memcpy(out + 12, a->bytes, 4);
 }
 
-static int common_bits(const unsigned char *a, const unsigned char *b, int max)
+static bool prefix_match(const unsigned char *a, const unsigned char *b, int bits)
 {
-	int n = 0;
-	while (n < max && !((a[n / 8] ^ b[n / 8]) & (0x80 >> (n % 8))))
-		n++;
-	return n;
+	int whole = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, (size_t)whole))
+		return false;
+	return !rest || !((a[whole] ^ b[whole]) & (0xff00 >> rest));
 }
 
-static int lookup_prefix(const struct prefix *t, size_t n, const unsigned char v6[16])
+static int lookup_prefix(const struct prefix *t, size_t n, const struct sockaddr *sa)
 {
+	unsigned char v6[16];
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+		return 0;
+	bytes16(sa, v6);
 	for (size_t i = 0; i < n; i++)
-		if (common_bits(t[i].bytes, v6, t[i].bits) == t[i].bits)
+		if (prefix_match(t[i].bytes, v6, t[i].bits))
 			return t[i].value;
 	return 0;
 }
 
-static int scope_of(const struct nx_addr *a)
+static int scope_of(const struct sockaddr *sa)
 {
-	const unsigned char *b = a->bytes;
-	if (a->family == AF_INET)
-		return (b[0] == 127 || (b[0] == 169 && b[1] == 254)) ? 2 : 14;
+	unsigned char b[16];
+	if (sa->sa_family == AF_INET) {
+		bytes16(sa, b);
+		return (b[12] == 127 || (b[12] == 169 && b[13] == 254)) ? 2 : 14;
+	}
+	if (sa->sa_family != AF_INET6)
+		return 15;
+	bytes16(sa, b);
+	static const unsigned char loopback[16] = {[15] = 1};
 	if (b[0] == 0xff)
 		return b[1] & 0x0f;
-	if ((b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || common_bits(b, labels[0].bytes, 128) == 128)
+	if ((b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || !memcmp(b, loopback, 16))
 		return 2;
 	if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
 		return 5;
 	return 14;
 }
 
-struct ranked {
-	struct nx_addr dest, source;
-	bool usable;
-	int index;
+/* An interface address, as glibc's __check_pf lists them (IPv4 mapped). */
+struct ifentry {
+	unsigned char bytes[16];
+	int prefixlen;
+	unsigned index;
 };
 
-/* The source address the kernel would pick: connect(2) a UDP socket. */
-static bool source_for(const struct nx_addr *dest, struct nx_addr *source)
+struct ranked {
+	struct addrinfo *node;
+	struct sockaddr_in6 source; /* or a sockaddr_in in the same storage */
+	bool got_source;
+	int prefixlen;
+	unsigned index;
+};
+
+struct ranking {
+	struct ranked *r;
+};
+
+static int leading_zeros(uint32_t x)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	memset(&ss, 0, sizeof ss);
-	if (dest->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-		in->sin_family = AF_INET;
-		memcpy(&in->sin_addr, dest->bytes, 4);
-		len = sizeof *in;
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-		in6->sin6_family = AF_INET6;
-		memcpy(&in6->sin6_addr, dest->bytes, 16);
-		len = sizeof *in6;
-	}
-	int fd = socket(dest->family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_IP);
-	if (fd < 0)
-		return false;
-	bool ok = connect(fd, (struct sockaddr *)&ss, len) == 0 &&
-		  getsockname(fd, (struct sockaddr *)&ss, &len) == 0;
-	close(fd);
-	if (!ok)
-		return false;
-	source->family = dest->family;
-	memset(source->bytes, 0, sizeof source->bytes);
-	if (dest->family == AF_INET)
-		memcpy(source->bytes, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-	else
-		memcpy(source->bytes, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-	return true;
+	int n = 0;
+	for (uint32_t mask = 1u << 31; n < 32 && !(x & mask); mask >>= 1)
+		n++;
+	return n;
 }
 
-static int compare(const void *pa, const void *pb)
+static uint32_t word(const unsigned char *b, int i)
 {
-	const struct ranked *a = pa, *b = pb;
-	unsigned char da[16], db[16], sa[16], sb[16];
-	as_v6(&a->dest, da);
-	as_v6(&b->dest, db);
-	as_v6(&a->source, sa);
-	as_v6(&b->source, sb);
-	if (a->usable != b->usable) /* Rule 1 */
-		return a->usable ? -1 : 1;
-	if (a->usable && b->usable) {
-		bool ma = scope_of(&a->dest) == scope_of(&a->source); /* Rule 2 */
-		bool mb = scope_of(&b->dest) == scope_of(&b->source);
+	return (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 | (uint32_t)b[4 * i + 2] << 8 |
+	       b[4 * i + 3];
+}
+
+static int compare_ranked(const void *pa, const void *pb, void *arg)
+{
+	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
+	const struct ranked *a = &((struct ranking *)arg)->r[ia], *b = &((struct ranking *)arg)->r[ib];
+	const struct sockaddr *da = a->node->ai_addr, *db = b->node->ai_addr;
+	const struct sockaddr *sa = (const void *)&a->source, *sb = (const void *)&b->source;
+	if (a->got_source != b->got_source) /* Rule 1 */
+		return a->got_source ? -1 : 1;
+	int sda = scope_of(da), sdb = scope_of(db);
+	if (a->got_source) {
+		bool ma = sda == scope_of(sa), mb = sdb == scope_of(sb); /* Rule 2 */
 		if (ma != mb)
 			return ma ? -1 : 1;
 		ma = lookup_prefix(labels, 8, da) == lookup_prefix(labels, 8, sa); /* Rule 5 */
@@ -333,31 +435,196 @@ static int compare(const void *pa, const void *pb)
 	int pa6 = lookup_prefix(precedences, 5, da), pb6 = lookup_prefix(precedences, 5, db);
 	if (pa6 != pb6) /* Rule 6 */
 		return pa6 > pb6 ? -1 : 1;
-	int sa8 = scope_of(&a->dest), sb8 = scope_of(&b->dest);
-	if (sa8 != sb8) /* Rule 8 */
-		return sa8 < sb8 ? -1 : 1;
-	if (a->usable && b->usable && a->dest.family == AF_INET6 && b->dest.family == AF_INET6) {
-		int ca = common_bits(da, sa, 64), cb = common_bits(db, sb, 64); /* Rule 9 */
-		if (ca != cb)
-			return ca > cb ? -1 : 1;
+	if (sda != sdb) /* Rule 8 */
+		return sda < sdb ? -1 : 1;
+	if (a->got_source && da->sa_family == db->sa_family) { /* Rule 9 */
+		int bits_a = 0, bits_b = 0;
+		unsigned char xa[16], xb[16], ya[16], yb[16];
+		bytes16(da, xa), bytes16(db, xb), bytes16(sa, ya), bytes16(sb, yb);
+		if (da->sa_family == AF_INET) {
+			/* prefixlen 0 (no interface known): glibc's shift by 32,
+			 * on x86 a shift by 0, leaves the whole address as mask. */
+			uint32_t ma = a->prefixlen ? ~0u << (32 - a->prefixlen) : ~0u;
+			uint32_t mb = b->prefixlen ? ~0u << (32 - b->prefixlen) : ~0u;
+			if ((word(ya, 3) & ma) == (word(xa, 3) & ma))
+				bits_a = leading_zeros(word(xa, 3) ^ word(ya, 3));
+			if ((word(yb, 3) & mb) == (word(xb, 3) & mb))
+				bits_b = leading_zeros(word(xb, 3) ^ word(yb, 3));
+		} else {
+			int i = 0;
+			while (i < 4 && word(xa, i) == word(ya, i) && word(xb, i) == word(yb, i))
+				i++;
+			if (i < 4) {
+				bits_a = leading_zeros(word(xa, i) ^ word(ya, i));
+				bits_b = leading_zeros(word(xb, i) ^ word(yb, i));
+			}
+		}
+		if (bits_a != bits_b)
+			return bits_a > bits_b ? -1 : 1;
 	}
-	return a->index - b->index; /* Rule 10 */
+	return ia < ib ? -1 : 1; /* Rule 10 */
+}
+
+/* glibc lists interface addresses only on a host with an IPv6 address
+ * other than ::1; without one every prefix length is unknown (0). */
+static int interface_addresses(struct ifentry *out, int max)
+{
+	struct ifaddrs *all = NULL;
+	if (getifaddrs(&all))
+		return 0;
+	bool v6 = false;
+	static const unsigned char loopback[16] = {[15] = 1};
+	for (struct ifaddrs *i = all; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6 &&
+		    memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, loopback, 16))
+			v6 = true;
+	int n = 0;
+	for (struct ifaddrs *i = all; v6 && i && n < max; i = i->ifa_next) {
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
+				     i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		bytes16(i->ifa_addr, out[n].bytes);
+		unsigned char mask[16];
+		out[n].prefixlen = 0;
+		if (i->ifa_netmask) {
+			bytes16(i->ifa_netmask, mask);
+			for (int k = i->ifa_addr->sa_family == AF_INET ? 12 : 0; k < 16; k++)
+				out[n].prefixlen += __builtin_popcount(mask[k]);
+		}
+		out[n].index = if_nametoindex(i->ifa_name);
+		n++;
+	}
+	freeifaddrs(all);
+	return n;
+}
+
+/* The source address for a node, as glibc finds it: one UDP socket reused
+ * (an IPv6 one once an IPv6 node came, which then serves IPv4 ones too),
+ * connected to each destination in turn. */
+static bool connect_source(int *fd, int *af, const struct addrinfo *n, struct sockaddr_in6 *src)
+{
+	for (;;) {
+		socklen_t sl = sizeof *src;
+		if (*fd != -1 && connect(*fd, n->ai_addr, n->ai_addrlen) == 0 &&
+		    getsockname(*fd, (struct sockaddr *)src, &sl) == 0)
+			return true;
+		if (errno == EAFNOSUPPORT && *af == AF_INET6 && n->ai_family == AF_INET) {
+			if (*fd != -1)
+				close(*fd);
+			*af = AF_INET;
+			*fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_IP);
+			continue;
+		}
+		return false;
+	}
+}
+
+static void sort_nodes(struct addrinfo **head, size_t nnodes)
+{
+	if (nnodes < 2)
+		return;
+	struct ranked *r = calloc(nnodes, sizeof *r);
+	size_t *order = calloc(nnodes, sizeof *order);
+	struct ifentry *ifs = calloc(64, sizeof *ifs);
+	if (!r || !order || !ifs) {
+		free(r), free(order), free(ifs);
+		return; /* out of memory: the order given */
+	}
+	int nifs = interface_addresses(ifs, 64);
+	int fd = -1, af = AF_UNSPEC;
+	size_t i = 0;
+	for (struct addrinfo *n = *head, *last = NULL; n && i < nnodes; last = n, n = n->ai_next, i++) {
+		r[i].node = n;
+		order[i] = i;
+		if (last && last->ai_addrlen == n->ai_addrlen &&
+		    !memcmp(last->ai_addr, n->ai_addr, n->ai_addrlen)) {
+			struct addrinfo *keep = r[i].node;
+			r[i] = r[i - 1];
+			r[i].node = keep;
+			continue;
+		}
+		r[i].prefixlen = 0;
+		r[i].index = 0xffffffffu;
+		if (fd == -1 || (af == AF_INET && n->ai_family == AF_INET6)) {
+			if (fd != -1)
+				close(fd);
+			af = n->ai_family;
+			fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_IP);
+		} else {
+			struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+			connect(fd, &unspec, sizeof unspec);
+		}
+		if (!connect_source(&fd, &af, n, &r[i].source))
+			continue;
+		r[i].got_source = true;
+		unsigned char key[16];
+		struct sockaddr *src = (struct sockaddr *)&r[i].source;
+		bytes16(src, key);
+		if (n->ai_family == AF_INET && af == AF_INET && key[12] == 127) {
+			memset(key + 12, 0, 4); /* glibc looks up lo as 127.0.0.1 */
+			key[12] = 127, key[15] = 1;
+		}
+		for (int k = 0; k < nifs; k++)
+			if (!memcmp(ifs[k].bytes, key, 16)) {
+				r[i].prefixlen = ifs[k].prefixlen;
+				r[i].index = ifs[k].index;
+				break;
+			}
+		if (n->ai_family == AF_INET && af == AF_INET6) {
+			/* an IPv4 destination through the IPv6 socket: the
+			 * mapped source is taken as the IPv4 address it is */
+			struct sockaddr_in in = {.sin_family = AF_INET};
+			memcpy(&in.sin_addr, key + 12, 4);
+			memset(&r[i].source, 0, sizeof r[i].source);
+			memcpy(&r[i].source, &in, sizeof in);
+		}
+	}
+	if (fd != -1)
+		close(fd);
+	struct ranking arg = {r};
+	qsort_r(order, nnodes, sizeof *order, compare_ranked, &arg);
+	struct addrinfo **tail = head;
+	for (i = 0; i < nnodes; i++) {
+		*tail = r[order[i]].node;
+		tail = &(*tail)->ai_next;
+	}
+	*tail = NULL;
+	free(r), free(order), free(ifs);
 }
 
 void nx_result_sort(struct nx_addr *addrs, int naddrs)
 {
 	if (naddrs < 2)
 		return;
-	struct ranked r[NX_MAXADDRS];
 	if (naddrs > NX_MAXADDRS)
 		naddrs = NX_MAXADDRS;
+	struct node {
+		struct addrinfo ai;
+		struct sockaddr_in6 sa;
+	} nodes[NX_MAXADDRS];
+	struct addrinfo *head = NULL, **tail = &head;
+	memset(nodes, 0, sizeof nodes);
 	for (int i = 0; i < naddrs; i++) {
-		memset(&r[i], 0, sizeof r[i]);
-		r[i].dest = addrs[i];
-		r[i].index = i;
-		r[i].usable = source_for(&addrs[i], &r[i].source);
+		struct addrinfo *ai = &nodes[i].ai;
+		ai->ai_family = addrs[i].family;
+		ai->ai_addr = (struct sockaddr *)&nodes[i].sa;
+		if (addrs[i].family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)(void *)&nodes[i].sa;
+			in->sin_family = AF_INET;
+			memcpy(&in->sin_addr, addrs[i].bytes, 4);
+			ai->ai_addrlen = sizeof *in;
+		} else {
+			nodes[i].sa.sin6_family = AF_INET6;
+			memcpy(&nodes[i].sa.sin6_addr, addrs[i].bytes, 16);
+			ai->ai_addrlen = sizeof nodes[i].sa;
+		}
+		*tail = ai;
+		tail = &ai->ai_next;
 	}
-	qsort(r, (size_t)naddrs, sizeof r[0], compare);
-	for (int i = 0; i < naddrs; i++)
-		addrs[i] = r[i].dest;
+	sort_nodes(&head, (size_t)naddrs);
+	struct nx_addr sorted[NX_MAXADDRS];
+	int k = 0;
+	for (struct addrinfo *ai = head; ai; ai = ai->ai_next)
+		sorted[k++] = addrs[(struct node *)(void *)ai - nodes];
+	memcpy(addrs, sorted, sizeof *addrs * (size_t)naddrs);
 }
