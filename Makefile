@@ -19,10 +19,10 @@ CC       ?= cc
 # CARES_PREFIX=DIR: the c-ares in DIR/include and DIR/lib/libcares.a (e.g.
 # Debian 13's, from scripts/cares-trixie DIR) instead of the system's.
 ifeq ($(CARES_PREFIX),)
-  PKGS     = libcares libconfig
+  PKGS     = libcares
   CARES_A := $(shell pkg-config --variable=libdir libcares 2>/dev/null)/libcares.a
 else
-  PKGS     = libconfig
+  PKGS     =
   CARES_A := $(CARES_PREFIX)/lib/libcares.a
   CARES_CFLAGS := -I$(CARES_PREFIX)/include
 endif
@@ -39,9 +39,30 @@ ifneq ($(SANITIZE),)
   LDFLAGS += -fsanitize=$(SANITIZE)
 else
   BUILD ?= build
-  CFLAGS  += -D_FORTIFY_SOURCE=2
+  ifneq ($(FLAVOR),musl)
+    CFLAGS  += -D_FORTIFY_SOURCE=2
+  endif
 endif
 B := $(BUILD)
+
+# libconfig, and for musl c-ares too, as static PIC archives built for this
+# compiler from Debian's source packages (scripts/build-deps) into
+# $(B)/deps: the engine then needs no library but libc's.
+DEPS_DIR    = $(B)/deps
+LIBCONFIG_A = $(DEPS_DIR)/lib/libconfig.a
+DEPS_LIBS   = $(LIBCONFIG_A)
+CFLAGS     += -I$(DEPS_DIR)/include
+# make musl: the same build with musl-gcc into build-musl/. The shared
+# objects name libc.so.6, which musl's loader maps onto itself, instead of
+# musl's libc.so (on glibc a linker script: fatal to load).
+ifeq ($(FLAVOR),musl)
+  PKGS       =
+  CARES_A    = $(DEPS_DIR)/lib/libcares.a
+  DEPS_LIBS += $(CARES_A)
+  DEPS_OPTS  = --cares
+  MUSL_LIBC  = $(B)/musl/libc.so.6
+  SHARED_LIBC = -nodefaultlibs -L$(B)/musl -l:libc.so.6 -lgcc
+endif
 
 ENGINE_SRC = shim/engine.c shim/config.c shim/policy.c shim/message.c shim/probe.c \
              shim/wait.c shim/authority.c shim/result.c shim/log.c shim/server.c \
@@ -67,8 +88,8 @@ UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(w
 LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
-.PHONY: all unit-tests check unit lab demo bench install uninstall clean deps lint dist deb
-all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel
+.PHONY: all musl unit-tests check unit lab demo bench install uninstall clean deps lint dist deb
+all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent
 
 $(B)/obj/%.o: shim/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
 	$(CC) $(CFLAGS) $(COMPAT) -c -o $@ $<
@@ -93,13 +114,29 @@ $(HOOK_OBJ): $(B)/obj/%.o: shim/%.c shim/nxretry.h | $(B)/obj
 
 # The thin preload: no c-ares, no libconfig, lazy binding.
 $(LIB): $(HOOK_OBJ) shim/libnxretry.map
-	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/libnxretry.map -o $@ $(HOOK_OBJ)
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/libnxretry.map -o $@ $(HOOK_OBJ) \
+		$(SHARED_LIBC)
 
 # The engine: c-ares linked in statically and hidden (Node exports its own
 # ares_* symbols; a dynamic libcares would bind to Node's inside Node).
 $(ENGINE): $(ENGINE_OBJ) shim/engine.map
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/engine.map -Wl,--exclude-libs,ALL \
-		-o $@ $(ENGINE_OBJ) $(CARES_A) $(ENGINE_LIBS)
+		-o $@ $(ENGINE_OBJ) $(CARES_A) $(LIBCONFIG_A) $(ENGINE_LIBS) $(SHARED_LIBC)
+
+# Built once per build directory (scripts/build-deps keeps what exists); the
+# engine's objects need their headers.
+$(DEPS_LIBS) &: | $(COMPAT_H)
+	scripts/build-deps $(DEPS_OPTS) --cc "$(CC)" --cflags "$(COMPAT)" $(DEPS_DIR)
+
+$(ENGINE_OBJ): | $(DEPS_LIBS)
+
+# musl's libc.so, as the linker finds it (-print-file-name gives glibc's).
+$(MUSL_LIBC): | $(B)/obj
+	mkdir -p $(@D) && echo 'int f(void);' >$(@D)/empty.c && \
+	libc=$$($(CC) -shared -o $(@D)/empty.so $(@D)/empty.c -Wl,--trace | grep -m1 -E '(^|/)libc\.so$$') && \
+	ln -sf "$$libc" $@
+
+$(LIB) $(ENGINE): $(MUSL_LIBC)
 
 $(B)/engine.a: $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -107,19 +144,19 @@ $(B)/engine.a: $(ENGINE_OBJ)
 # The nxretry program (no shell needed), --check linked in.
 $(B)/nxretry: shim/wrapper.c shim/check.c shim/check.h $(B)/engine.a $(COMPAT_H) \
 		$(if $(PROG_START),$(B)/obj/start.o)
-	$(CC) $(CFLAGS) $(COMPAT) -o $@ shim/wrapper.c shim/check.c $(B)/engine.a $(CARES_A) $(LDFLAGS) -Wl,-z,now $(PROG_START) \
+	$(CC) $(CFLAGS) $(COMPAT) -o $@ shim/wrapper.c shim/check.c $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) $(LDFLAGS) -Wl,-z,now $(PROG_START) \
 		$(ENGINE_LIBS) -lm
 
 $(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
-# Lab tools: the misbehaving DNS server, the threaded getaddrinfo client and the
-# client whose lookup thread is cancelled.
-$(B)/faultdns $(B)/threads $(B)/cancel: $(B)/%: tests/lab/%.c tests/lab/client.h | $(B)/obj
+# Lab tools: the misbehaving DNS server, the threaded getaddrinfo client, the
+# client whose lookup thread is cancelled and the gethostbyname* client.
+$(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent: $(B)/%: tests/lab/%.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a
-	$(CC) $(CFLAGS) -Ishim -o $@ $< tests/unit/util.c $(B)/engine.a $(CARES_A) \
+	$(CC) $(CFLAGS) -Ishim -o $@ $< tests/unit/util.c $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) \
 		$(LDFLAGS) $(shell pkg-config --libs cmocka) -lm -ldl -lpthread
 
 deps:
@@ -129,10 +166,18 @@ deps:
 # build itself is a fresh make that reads them after the packages exist.
 check: deps
 	@$(MAKE) --no-print-directory all unit-tests
+	@if [ -z "$(SANITIZE)" ] && command -v musl-gcc >/dev/null; then \
+		$(MAKE) --no-print-directory musl; fi
 	@scripts/old-glibc .cache/glibc-2.31
 	@scripts/run-tests $(B) $(SANITIZE)
 
 unit-tests: $(UNIT_TESTS)
+
+# The musl flavor (Alpine...): build-musl/, every file built with musl-gcc
+# (tests/lab/t-musl.sh runs its clients).
+musl:
+	@$(MAKE) --no-print-directory FLAVOR=musl CC=musl-gcc BUILD=build-musl SANITIZE= \
+		CARES_PREFIX= $(or $(MUSL_GOALS),all)
 
 unit: all $(UNIT_TESTS)
 	@scripts/run-tests --unit-only $(B) $(SANITIZE)

@@ -1,12 +1,13 @@
 /* Configuration: defaults, then the libconfig file, then the environment.
  *
- * libconfig is dlopen()ed only when a file is actually read: a DT_NEEDED on
- * it would cost every preloaded process (sh, make, cc...) its loading, and
- * most of them never look up a name (DESIGN.md, "Lazy everything"). */
+ * libconfig is linked into the engine statically and hidden (a PIC archive
+ * built by scripts/build-deps from Debian's source package): the engine
+ * needs no library but libc's, in any image, and the thin preload, which
+ * every process loads, never carries it (DESIGN.md, "Lazy everything"). */
 #include "nxretry.h"
 
-#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <math.h>
 #include <stdio.h>
@@ -69,50 +70,7 @@ bool nx_parse_port(const char *text, uint16_t *out)
 
 /* ---- the file ---- */
 
-struct lc {
-	void (*init)(config_t *);
-	void (*destroy)(config_t *);
-	int (*read_file)(config_t *, const char *);
-	config_setting_t *(*member)(const config_setting_t *, const char *);
-	int (*length)(const config_setting_t *);
-	config_setting_t *(*elem)(const config_setting_t *, unsigned int);
-	int (*get_int)(const config_setting_t *);
-	long long (*get_int64)(const config_setting_t *);
-	double (*get_float)(const config_setting_t *);
-	const char *(*get_string)(const config_setting_t *);
-};
-
-static const char *lc_open(struct lc *lc)
-{
-	void *h = dlopen("libconfig.so.9", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return dlerror();
-	struct {
-		void *slot;
-		const char *name;
-	} syms[] = {
-		{&lc->init, "config_init"},
-		{&lc->destroy, "config_destroy"},
-		{&lc->read_file, "config_read_file"},
-		{&lc->member, "config_setting_get_member"},
-		{&lc->length, "config_setting_length"},
-		{&lc->elem, "config_setting_get_elem"},
-		{&lc->get_int, "config_setting_get_int"},
-		{&lc->get_int64, "config_setting_get_int64"},
-		{&lc->get_float, "config_setting_get_float"},
-		{&lc->get_string, "config_setting_get_string"},
-	};
-	for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-		void *f = dlsym(h, syms[i].name);
-		if (!f)
-			return dlerror();
-		memcpy(syms[i].slot, &f, sizeof f);
-	}
-	return NULL; /* the handle stays open: a library is loaded once */
-}
-
 struct reader {
-	const struct lc *lc;
 	const char *path;
 	struct nx_config *c;
 };
@@ -131,13 +89,13 @@ static int get_seconds(const struct reader *r, const config_setting_t *s, double
 	double v;
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
-		v = r->lc->get_int(s);
+		v = config_setting_get_int(s);
 		break;
 	case CONFIG_TYPE_INT64:
-		v = (double)r->lc->get_int64(s);
+		v = (double)config_setting_get_int64(s);
 		break;
 	case CONFIG_TYPE_FLOAT:
-		v = r->lc->get_float(s);
+		v = config_setting_get_float(s);
 		break;
 	default:
 		return bad(r, s, config_setting_name(s), "expected a number");
@@ -158,7 +116,7 @@ static const char *get_string(const struct reader *r, const config_setting_t *s)
 		    "expected a string");
 		return NULL;
 	}
-	return r->lc->get_string(s);
+	return config_setting_get_string(s);
 }
 
 static int add_nameserver(const struct reader *r, const config_setting_t *s, struct nx_zone *z)
@@ -207,8 +165,8 @@ static int read_zone(const struct reader *r, const config_setting_t *g)
 	struct nx_zone *z = &c->zones[c->nzones];
 	memset(z, 0, sizeof *z);
 	bool have_suffix = false;
-	for (int i = 0; i < r->lc->length(g); i++) {
-		const config_setting_t *s = r->lc->elem(g, (unsigned)i);
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
 		const char *key = config_setting_name(s);
 		if (!strcmp(key, "suffix")) {
 			const char *v = get_string(r, s);
@@ -224,8 +182,8 @@ static int read_zone(const struct reader *r, const config_setting_t *g)
 			int t = config_setting_type(s);
 			if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
 				return bad(r, s, "nameservers", "expected [ \"host\", \"IP:port\", ... ]");
-			for (int j = 0; j < r->lc->length(s); j++)
-				if (add_nameserver(r, r->lc->elem(s, (unsigned)j), z))
+			for (int j = 0; j < config_setting_length(s); j++)
+				if (add_nameserver(r, config_setting_get_elem(s, (unsigned)j), z))
 					return -1;
 		} else {
 			return bad(r, s, key, "unknown setting in a zone (suffix, nameservers, timeout)");
@@ -242,8 +200,8 @@ static int read_backoff(const struct reader *r, const config_setting_t *g)
 	struct nx_backoff *b = &r->c->backoff;
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return bad(r, g, "backoff", "expected a group: { initial = 0.1; ... }");
-	for (int i = 0; i < r->lc->length(g); i++) {
-		const config_setting_t *s = r->lc->elem(g, (unsigned)i);
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
 		const char *key = config_setting_name(s);
 		int rc;
 		if (!strcmp(key, "initial"))
@@ -267,8 +225,8 @@ static int read_backoff(const struct reader *r, const config_setting_t *g)
 static int read_root(const struct reader *r, const config_setting_t *root)
 {
 	struct nx_config *c = r->c;
-	for (int i = 0; i < r->lc->length(root); i++) {
-		const config_setting_t *s = r->lc->elem(root, (unsigned)i);
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
 		const char *key = config_setting_name(s);
 		const char *v;
 		if (!strcmp(key, "timeout")) {
@@ -301,8 +259,8 @@ static int read_root(const struct reader *r, const config_setting_t *root)
 			int t = config_setting_type(s);
 			if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
 				return bad(r, s, "zones", "expected a list: ( { suffix = \"...\"; } )");
-			for (int j = 0; j < r->lc->length(s); j++)
-				if (read_zone(r, r->lc->elem(s, (unsigned)j)))
+			for (int j = 0; j < config_setting_length(s); j++)
+				if (read_zone(r, config_setting_get_elem(s, (unsigned)j)))
 					return -1;
 		} else {
 			return bad(r, s, key,
@@ -312,38 +270,69 @@ static int read_root(const struct reader *r, const config_setting_t *root)
 	return 0;
 }
 
+/* The file's text, NUL-terminated, read here rather than by libconfig's
+ * config_read_file: that one needs fstat, a libc function only since glibc
+ * 2.33, and a directory must fail here with EISDIR before libconfig's
+ * scanner sees a read error (flex's answer to one is exit()). */
+#define FILE_MAX (1 << 20)
+
+static char *read_text(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t len = 0, cap = 4096;
+	char *text = malloc(cap);
+	for (;;) {
+		if (!text)
+			break;
+		if (len + 1 == cap) {
+			char *more = cap < FILE_MAX ? realloc(text, cap * 2) : NULL;
+			if (!more) {
+				errno = cap < FILE_MAX ? ENOMEM : EFBIG;
+				break;
+			}
+			text = more;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, text + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (n == 0) {
+			close(fd);
+			text[len] = 0;
+			return text;
+		}
+		len += (size_t)n;
+	}
+	int e = errno;
+	close(fd);
+	free(text);
+	errno = e;
+	return NULL;
+}
+
 int nx_config_read_file(struct nx_config *c, const char *path)
 {
-	static struct lc lc;
-	static const char *lc_error;
-	static bool lc_tried;
-	if (!lc_tried) {
-		lc_error = lc_open(&lc);
-		lc_tried = true;
-	}
-	if (lc_error) {
-		nx_log(NX_LOG_ERROR, "%s: cannot read: libconfig.so.9 is not available (%s)", path,
-		       lc_error);
-		return -1;
-	}
-	if (access(path, R_OK) != 0) {
+	char *text = read_text(path);
+	if (!text) {
 		nx_log(NX_LOG_ERROR, "%s: cannot read: %s", path, strerror(errno));
 		return -1;
 	}
 	config_t cfg;
-	lc.init(&cfg);
+	config_init(&cfg);
 	int rc = -1;
-	if (lc.read_file(&cfg, path) != CONFIG_TRUE) {
-		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-			nx_log(NX_LOG_ERROR, "%s: cannot read: %s", path, strerror(errno));
-		else
-			nx_log(NX_LOG_ERROR, "%s:%d: %s", path, config_error_line(&cfg),
-			       config_error_text(&cfg));
+	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
+		nx_log(NX_LOG_ERROR, "%s:%d: %s", path, config_error_line(&cfg),
+		       config_error_text(&cfg));
 	} else {
-		struct reader r = {&lc, path, c};
+		struct reader r = {path, c};
 		rc = read_root(&r, config_root_setting(&cfg));
 	}
-	lc.destroy(&cfg);
+	config_destroy(&cfg);
+	free(text);
 	return rc;
 }
 

@@ -44,6 +44,9 @@
 #ifndef NETDB_INTERNAL
 #define NETDB_INTERNAL (-1)
 #endif
+#ifndef AI_CANONIDN /* glibc's IDN flag: musl has no IDN support, no flag */
+#define AI_CANONIDN 0
+#endif
 #endif
 
 #define NX_NAMEMAX 256    /* presentation form, no trailing dot, NUL included */

@@ -161,10 +161,19 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 	 * themselves (a mapped address is scored as the IPv6 one it is). */
 	if (used > 1)
 		sort_nodes(&head, nnodes);
-	if (want_canon && !(head->ai_canonname = strdup(canon))) {
-		free_nodes(head);
-		return EAI_MEMORY;
-	}
+	/* glibc names the first node when AI_CANONNAME asks; musl names every
+	 * node, asked or not (measured on musl 1.2.3). */
+#ifdef __GLIBC__
+	struct addrinfo *unnamed = want_canon ? head->ai_next : head;
+#else
+	struct addrinfo *unnamed = NULL;
+	(void)want_canon;
+#endif
+	for (struct addrinfo *n = head; n != unnamed; n = n->ai_next)
+		if (!(n->ai_canonname = strdup(canon))) {
+			free_nodes(head);
+			return EAI_MEMORY;
+		}
 	if (!own(head)) {
 		free_nodes(head);
 		return EAI_MEMORY;
