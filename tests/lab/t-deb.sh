@@ -44,9 +44,10 @@ libc6 (>= 2.17)" "$(dpkg-deb -f "$DEB" Package Version Architecture Depends | se
 		printf '644 ./usr/share/%s\n' doc/nxretry/changelog.gz doc/nxretry/copyright lintian/overrides/nxretry
 	} | sort -k2)" \
 		"$(dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { print $1, $NF }' | sed 's/^-rwxr-xr-x/755/; s/^-rw-r--r--/644/' | sort -k2)"
+	# make deb ran lintian (it fails when lintian says anything).
 	if command -v lintian >/dev/null; then
-		expect_eq "lintian, every level: nothing to say" "exit 0" \
-			"$(lintian --fail-on error,warning,info,pedantic -I --pedantic "$DEB" 2>&1 | grep -v 'running with root privileges'; echo "exit ${PIPESTATUS[0]}")"
+		expect_eq "make deb's output" "deb: $DEB ($(stat -c %s "$DEB") bytes)
+deb: lintian, every level: nothing to say" "$(grep '^deb: ' "$NXLAB_DIR/make.log")"
 	else
 		echo "    note: lintian is not installed: the package is not linted"
 	fi
