@@ -391,8 +391,9 @@ static COLD int engine_hostent(const char *name, int af, struct hostent *ret, ch
 	return got;
 }
 
-/* The reentrant forms: libc found nothing when it returned 0 with a NULL
- * result; h_errno says whether the name or only the data is missing.
+/* The reentrant forms: libc found nothing when it returned
+ * NX_HOSTENT_R_MISS (glibc 0, musl ENOENT) with a NULL result; h_errno
+ * says whether the name or only the data is missing.
  * rc is libc's return, or NX_LIBC_NOT_ASKED in first mode. */
 static int hostent_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
 		     struct hostent **result, int *h_errnop, int rc)
@@ -401,7 +402,7 @@ static int hostent_r(const char *name, int af, struct hostent *ret, char *buf, s
 	if (rc == NX_LIBC_NOT_ASKED) {
 		if (!name || inside || !first_mode())
 			return NX_ASK_LIBC;
-	} else if (rc != 0 || *result || !name || inside ||
+	} else if (rc != NX_HOSTENT_R_MISS || *result || !name || inside ||
 		   (herr != HOST_NOT_FOUND && herr != NO_DATA)) {
 		return rc;
 	}
@@ -421,7 +422,7 @@ static int hostent_r(const char *name, int af, struct hostent *ret, char *buf, s
 		return rc == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : rc;
 	*result = NULL;
 	*h_errnop = herr;
-	return 0;
+	return NX_HOSTENT_R_MISS;
 }
 
 EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
