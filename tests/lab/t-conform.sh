@@ -174,9 +174,10 @@ test_dual_stack_first() {
 test_ipv4_only_fallback() {
 	require_lib
 	# glibc counts any IPv6 address but ::1 (link-local too), so every one goes.
+	# (the namespace's own links: /sys/class/net may still show the host's)
 	local dev
-	for dev in /sys/class/net/*; do
-		if [ "${dev##*/}" != lo ]; then ip -6 addr flush dev "${dev##*/}"; fi
+	for dev in $(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
+		if [ "$dev" != lo ]; then ip -6 addr flush dev "$dev"; fi
 	done
 	expect_eq "no IPv6 address left but ::1" "" "$(ip -6 addr show | grep inet6 | grep -v ' ::1/128' || true)"
 	compare v4only fallback 2
