@@ -114,7 +114,7 @@ side() {
 	local side=$1 file=$2
 	shift 2
 	if [ "$side" = fresh ]; then
-		# shellcheck disable=SC2086 # NAMES is a list
+		# shellcheck disable=SC2086,SC2016 # NAMES is a list; $1 and $@ are the inner shell's
 		unshare --mount sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh \
 			"$OUT/fresh/resolv.conf" env -u LD_PRELOAD "$CONFORM" "$@" $NAMES >"$file"
 	else
