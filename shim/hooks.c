@@ -470,7 +470,14 @@ static struct hostent *hostent_static(const char *name, int af, bool asked,
 	leave();
 	int got = buf ? engine_hostent(name, af, &he, buf, HOSTENT_BUF, &herr) : -1;
 	if (got == 0) {
+		/* glibc's own success leaves h_errno as its files module set it,
+		 * HOST_NOT_FOUND: after libc's failure it already is; in first
+		 * mode it is set so. musl's success says NETDB_SUCCESS. */
+#ifdef __GLIBC__
+		h_errno = HOST_NOT_FOUND;
+#else
 		h_errno = NETDB_SUCCESS;
+#endif
 		return &he;
 	}
 	if (herr == NX_ASK_LIBC || herr == NX_LIBC_NOT_ASKED) {
