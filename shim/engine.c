@@ -195,20 +195,6 @@ static void serial_of(const struct nx_reply *r, int nq, const char *apex, struct
 		}
 }
 
-static bool same_addresses(const struct nx_found *a, const struct nx_found *b)
-{
-	if (a->naddrs != b->naddrs)
-		return false;
-	for (int i = 0; i < a->naddrs; i++) {
-		bool in = false;
-		for (int j = 0; j < b->naddrs && !in; j++)
-			in = !memcmp(&a->addrs[i], &b->addrs[j], sizeof a->addrs[i]);
-		if (!in)
-			return false;
-	}
-	return true;
-}
-
 static void use_view(struct lookup *l, const struct nx_authority *auth, const struct view *v)
 {
 	l->found = v->found;
@@ -216,96 +202,56 @@ static void use_view(struct lookup *l, const struct nx_authority *auth, const st
 	nx_server_format(&auth->servers[v->server], l->server, sizeof l->server);
 }
 
-/* The views of one round, where one or more servers gave addresses. When
- * they all agree, that is the answer. Otherwise their SOA serials order
- * them (RFC 1982) and the newest view wins: a positive answer older than
- * a denial is a record since deleted. When serials cannot order them
- * (equal, as Route 53's, or missing), positive answers must agree with
- * each other; denials from servers the change has not reached yet do not
- * outweigh them. */
+/* The views of one round, where one or more servers gave addresses,
+ * weighed by nx_settle_views (server.c): all agreeing, the newest by SOA
+ * serial (RFC 1982), or, when serials cannot order them (equal, as Route
+ * 53's, or missing), the positive ones agreeing. A disagreement is said
+ * once per lookup, at info. */
 static enum round settle(struct lookup *l, const struct nx_authority *auth, struct view *v, int n)
 {
-	int pos = -1;
-	bool disagree = false;
-	for (int i = 0; i < n; i++) {
-		if (v[i].kind != V_FOUND) {
-			disagree = true;
-			continue;
-		}
-		if (pos < 0)
-			pos = i;
-		else if (!same_addresses(&v[i].found, &v[pos].found))
-			disagree = true;
-	}
-	if (!disagree) {
-		use_view(l, auth, &v[pos]);
-		return ROUND_FOUND;
-	}
-	/* Positive answers carry no SOA: ask each such server for it. */
-	static const int soa[] = {NX_T_SOA};
-	bool all_serials = true;
-	for (int i = 0; i < n; i++) {
-		if (v[i].kind == V_FOUND && !v[i].has_serial &&
-		    !nx_probe(&auth->servers[v[i].server], auth->apex, soa, 1, false,
-			      (int)(cfg.query_timeout * 1000), l->deadline_ms, l->replies) &&
-		    l->replies[0].status == NX_ANSWER)
-			serial_of(l->replies, 1, auth->apex, &v[i]);
-		all_serials &= v[i].has_serial;
-	}
-	int newest = -1;
-	bool ordered = false;
-	for (int i = 0; all_serials && i < n; i++) {
-		if (newest < 0 || nx_serial_newer(v[i].serial, v[newest].serial))
-			newest = i;
-		ordered |= v[i].serial != v[0].serial;
-	}
-	char who[64] = "";
-	if (ordered) {
-		/* Only the views at the newest serial count. */
-		int agreed = -1;
-		bool split = false;
-		for (int i = 0; i < n; i++) {
-			if (v[i].serial != v[newest].serial)
-				continue;
-			if (v[i].kind != V_FOUND)
-				split = true;
-			else if (agreed < 0)
-				agreed = i;
-			else if (!same_addresses(&v[i].found, &v[agreed].found))
-				split = true;
-		}
-		nx_server_format(&auth->servers[v[newest].server], who, sizeof who);
-		if (agreed >= 0 && !split) {
-			nx_log(NX_LOG_INFO, "%s: the servers disagree; the newest (serial %u, %s) has the "
-			       "addresses", l->name, v[newest].serial, who);
-			use_view(l, auth, &v[agreed]);
-			return ROUND_FOUND;
-		}
-		nx_log(NX_LOG_INFO, "%s: the servers disagree; the newest (serial %u, %s) %s: waiting",
-		       l->name, v[newest].serial, who,
-		       agreed < 0 ? "does not have the addresses" : "do not agree with each other");
-		return ROUND_ABSENT;
-	}
-	/* Serials cannot order the views: the positive ones must agree. */
-	bool split = false;
+	struct nx_view nv[NX_MAXSERVERS];
 	for (int i = 0; i < n; i++)
-		if (v[i].kind == V_FOUND && !same_addresses(&v[i].found, &v[pos].found))
-			split = true;
-	if (!split) {
-		use_view(l, auth, &v[pos]);
+		nv[i] = (struct nx_view){v[i].kind == V_FOUND, v[i].has_serial, v[i].serial,
+					 v[i].found.addrs, v[i].kind == V_FOUND ? v[i].found.naddrs : 0};
+	if (nx_settle_needs_serials(nv, n)) {
+		/* Positive answers carry no SOA: ask each such server for it. */
+		static const int soa[] = {NX_T_SOA};
+		for (int i = 0; i < n; i++)
+			if (nv[i].found && !nv[i].has_serial &&
+			    !nx_probe(&auth->servers[v[i].server], auth->apex, soa, 1, false,
+				      (int)(cfg.query_timeout * 1000), l->deadline_ms, l->replies) &&
+			    l->replies[0].status == NX_ANSWER) {
+				serial_of(l->replies, 1, auth->apex, &v[i]);
+				nv[i].has_serial = v[i].has_serial;
+				nv[i].serial = v[i].serial;
+			}
+	}
+	struct nx_settled st;
+	enum nx_settle how = nx_settle_views(nv, n, &st);
+	char who[64] = "", a0[64] = "", a1[64] = "";
+	if (st.newest >= 0)
+		nx_server_format(&auth->servers[v[st.newest].server], who, sizeof who);
+	if (st.a >= 0)
+		nx_server_format(&auth->servers[v[st.a].server], a0, sizeof a0);
+	if (st.b >= 0)
+		nx_server_format(&auth->servers[v[st.b].server], a1, sizeof a1);
+	if (nx_settle_uses(how)) {
+		if (how == NX_SETTLE_NEWEST)
+			nx_log(NX_LOG_INFO, "%s: the servers disagree; the newest (serial %u, %s) has the "
+			       "addresses", l->name, v[st.newest].serial, who);
+		use_view(l, auth, &v[st.use]);
 		return ROUND_FOUND;
 	}
 	if (!l->split_logged) {
-		char a0[64] = "", a1[64] = "";
-		for (int i = 0; i < n; i++)
-			if (v[i].kind == V_FOUND && !same_addresses(&v[i].found, &v[pos].found)) {
-				nx_server_format(&auth->servers[v[pos].server], a0, sizeof a0);
-				nx_server_format(&auth->servers[v[i].server], a1, sizeof a1);
-				break;
-			}
-		nx_log(NX_LOG_INFO, "%s: %s and %s answer different addresses and their serials cannot "
-		       "order them: waiting until they agree", l->name, a0, a1);
 		l->split_logged = true;
+		if (how == NX_SETTLE_SPLIT)
+			nx_log(NX_LOG_INFO, "%s: %s and %s answer different addresses and their serials "
+			       "cannot order them: waiting until they agree", l->name, a0, a1);
+		else
+			nx_log(NX_LOG_INFO, "%s: the servers disagree; the newest (serial %u, %s) %s: "
+			       "waiting", l->name, v[st.newest].serial, who,
+			       how == NX_SETTLE_NEWEST_DENIES ? "does not have the addresses"
+							   : "do not agree with each other");
 	}
 	return ROUND_ABSENT;
 }

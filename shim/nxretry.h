@@ -102,6 +102,40 @@ unsigned nx_server_start(void);
 void nx_server_reset(void);
 /* RFC 1982: serial a is newer than b (false when equal or undefined). */
 bool nx_serial_newer(uint32_t a, uint32_t b);
+/* What one nameserver said of a name in a round (engine.c; check.c shows
+ * the same weighing). */
+struct nx_view {
+	bool found;                  /* addresses; else a denial the wait goes on after */
+	bool has_serial;             /* the zone's SOA serial at that server is known */
+	uint32_t serial;
+	const struct nx_addr *addrs; /* found: its addresses, in any order */
+	int naddrs;
+};
+/* How the views of one round settle (pure, server.c). Serials order the
+ * views when every one has a serial and they are not all equal: then only
+ * the views at the newest serial count. Otherwise the positive views must
+ * all have the same addresses. */
+enum nx_settle {
+	NX_SETTLE_NONE,          /* no view has addresses: wait */
+	NX_SETTLE_AGREE,         /* every view has the same addresses: use[] */
+	NX_SETTLE_NEWEST,        /* the newest serial's servers agree on addresses: use[] */
+	NX_SETTLE_NEWEST_DENIES, /* the newest serial's servers do not have the name: wait */
+	NX_SETTLE_NEWEST_SPLIT,  /* the newest serial's servers differ: wait */
+	NX_SETTLE_UNORDERED,     /* serials cannot order them; the positive views agree: use[] */
+	NX_SETTLE_SPLIT,         /* serials cannot order them; positive views differ: wait */
+};
+struct nx_settled {
+	enum nx_settle how;
+	int use;    /* the view whose addresses to return, or -1 */
+	int newest; /* ordered: a view at the newest serial, else -1 */
+	int a, b;   /* SPLIT, NEWEST_SPLIT: two positive views that differ, else -1 */
+};
+/* True when what settles the views depends on serials some positive view
+ * lacks (the caller asks those servers for their SOA, then settles again). */
+bool nx_settle_needs_serials(const struct nx_view *v, int n);
+enum nx_settle nx_settle_views(const struct nx_view *v, int n, struct nx_settled *out);
+bool nx_settle_uses(enum nx_settle how); /* AGREE, NEWEST, UNORDERED */
+const char *nx_settle_name(enum nx_settle how);
 int nx_addr_format(const struct nx_addr *a, char *buf, size_t len);
 /* "IP", "IP:port", "[v6]", "[v6]:port"; 0 on success, -1 if not numeric. */
 int nx_server_parse(const char *text, struct nx_server *out);

@@ -216,3 +216,130 @@ bool nx_serial_newer(uint32_t a, uint32_t b)
 	uint32_t d = a - b;
 	return d != 0 && d < 0x80000000u;
 }
+
+/* ---- weighing the servers' views of one name ---- */
+
+static bool same_set(const struct nx_view *a, const struct nx_view *b)
+{
+	if (a->naddrs != b->naddrs)
+		return false;
+	for (int i = 0; i < a->naddrs; i++) {
+		bool in = false;
+		for (int j = 0; j < b->naddrs && !in; j++)
+			in = a->addrs[i].family == b->addrs[j].family &&
+			     !memcmp(a->addrs[i].bytes, b->addrs[j].bytes, sizeof a->addrs[i].bytes);
+		if (!in)
+			return false;
+	}
+	return true;
+}
+
+/* The first positive view, and whether every view (or every positive
+ * one) has its addresses. */
+static int first_found(const struct nx_view *v, int n, bool *all_same, bool *positives_same)
+{
+	int pos = -1;
+	*all_same = *positives_same = true;
+	for (int i = 0; i < n; i++) {
+		if (!v[i].found) {
+			*all_same = false;
+			continue;
+		}
+		if (pos < 0)
+			pos = i;
+		else if (!same_set(&v[i], &v[pos]))
+			*all_same = *positives_same = false;
+	}
+	return pos;
+}
+
+bool nx_settle_needs_serials(const struct nx_view *v, int n)
+{
+	bool all_same, positives_same;
+	if (first_found(v, n, &all_same, &positives_same) < 0 || all_same)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (v[i].found && !v[i].has_serial)
+			return true;
+	return false;
+}
+
+enum nx_settle nx_settle_views(const struct nx_view *v, int n, struct nx_settled *out)
+{
+	*out = (struct nx_settled){NX_SETTLE_NONE, -1, -1, -1, -1};
+	bool all_same, positives_same;
+	int pos = first_found(v, n, &all_same, &positives_same);
+	if (pos < 0)
+		return out->how;
+	if (all_same) {
+		out->use = pos;
+		return out->how = NX_SETTLE_AGREE;
+	}
+	bool ordered = false, all_serials = true;
+	int newest = -1;
+	for (int i = 0; i < n; i++)
+		all_serials &= v[i].has_serial;
+	for (int i = 0; all_serials && i < n; i++) {
+		if (newest < 0 || nx_serial_newer(v[i].serial, v[newest].serial))
+			newest = i;
+		ordered |= v[i].serial != v[0].serial;
+	}
+	if (ordered) {
+		/* Only the views at the newest serial count: a positive view
+		 * older than a denial is a record since deleted. */
+		out->newest = newest;
+		int agreed = -1;
+		bool denied = false;
+		for (int i = 0; i < n; i++) {
+			if (v[i].serial != v[newest].serial)
+				continue;
+			if (!v[i].found)
+				denied = true;
+			else if (agreed < 0)
+				agreed = i;
+			else if (!same_set(&v[i], &v[agreed]) && out->a < 0)
+				out->a = agreed, out->b = i;
+		}
+		if (agreed < 0)
+			return out->how = NX_SETTLE_NEWEST_DENIES;
+		if (out->a >= 0 || denied) { /* the same serial, different contents */
+			if (out->a < 0)
+				out->a = agreed;
+			return out->how = NX_SETTLE_NEWEST_SPLIT;
+		}
+		out->use = agreed;
+		return out->how = NX_SETTLE_NEWEST;
+	}
+	/* Serials cannot order the views (equal, as Route 53's, or missing):
+	 * the positive ones must agree; denials from servers the change has
+	 * not reached yet do not outweigh them. */
+	if (positives_same) {
+		out->use = pos;
+		return out->how = NX_SETTLE_UNORDERED;
+	}
+	for (int i = pos + 1; i < n; i++)
+		if (v[i].found && !same_set(&v[i], &v[pos])) {
+			out->a = pos, out->b = i;
+			break;
+		}
+	return out->how = NX_SETTLE_SPLIT;
+}
+
+bool nx_settle_uses(enum nx_settle how)
+{
+	return how == NX_SETTLE_AGREE || how == NX_SETTLE_NEWEST || how == NX_SETTLE_UNORDERED;
+}
+
+const char *nx_settle_name(enum nx_settle how)
+{
+	switch (how) {
+	case NX_SETTLE_NONE: return "none";
+	case NX_SETTLE_AGREE: return "agree";
+	case NX_SETTLE_NEWEST: return "newest";
+	case NX_SETTLE_NEWEST_DENIES: return "newest-denies";
+	case NX_SETTLE_NEWEST_SPLIT: return "newest-split";
+	case NX_SETTLE_UNORDERED: return "unordered";
+	case NX_SETTLE_SPLIT: return "split";
+	}
+	return "?";
+}
