@@ -47,3 +47,21 @@ per_server() {
 	for n in 1 2 3 4; do out+=("$("$DNSLAB" auth-queries --server "$n")"); done
 	echo "${out[*]}"
 }
+
+# waiter_earliest: the earliest end time of the waiters.
+waiter_earliest() {
+	sed -n 's/.* end=\([0-9]*\)$/\1/p' "$NXLAB_DIR"/w.* | sort -n | head -n 1
+}
+
+# ok_stream ADDR N: N lines of a waiter's output for a -s stream lookup that returned ADDR.
+ok_stream() {
+	local i
+	for ((i = 0; i < $2; i++)); do echo "rc=0 OK inet stream 6 $1 0"; done
+}
+
+# serials: the four servers' SOA serials, "s1 s2 s3 s4".
+serials() {
+	local n counts=()
+	for n in 1 2 3 4; do counts+=("$(kdig +short +norec "@127.0.54.$n" lab.test SOA | awk '{ print $3 }')"); done
+	echo "${counts[*]}"
+}

@@ -4,6 +4,13 @@
  *   rc=<number> <EAI name or OK> ms=<elapsed milliseconds>
  *   <inet|inet6> <stream|dgram|raw|socktype> <protocol> <address> <port> [canon=<name>]
  *
+ * With -r COUNT,INTERVAL_MS the lookup is repeated in the same process, up to COUNT times, the
+ * starts INTERVAL_MS apart, until one succeeds; each failed one before the last prints
+ *
+ *   try rc=<number> <EAI name> ms=<elapsed milliseconds> end=<CLOCK_REALTIME milliseconds>
+ *
+ * and the last one prints as above, with " end=<ms>" after its ms= figure.
+ *
  * Exit status: 0 when getaddrinfo succeeded, 2 when it failed, 1 on a usage error. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -61,7 +68,8 @@ static int value_of(const struct name_value *table, const char *name, int *value
 
 static void usage(FILE *out)
 {
-	fputs("usage: gai [-4|-6] [-s stream|dgram|raw|0] [-f FLAG,...] [-S SERVICE] NAME\n"
+	fputs("usage: gai [-4|-6] [-s stream|dgram|raw|0] [-f FLAG,...] [-S SERVICE]\n"
+	      "           [-r COUNT,INTERVAL_MS] NAME\n"
 	      "FLAG: canonname v4mapped all addrconfig numerichost passive numericserv nohints\n"
 	      "      (nohints passes hints=NULL)\n", out);
 }
@@ -119,14 +127,21 @@ static void print_node(const struct addrinfo *ai)
 	putchar('\n');
 }
 
+static long long realtime_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int main(int argc, char **argv)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC }, *res = NULL;
 	const char *service = NULL;
-	int opt, rc, nohints = 0;
-	long long start;
+	int opt, rc = 0, nohints = 0, count = 0, interval_ms = 0;
+	long long start = 0;
 
-	while ((opt = getopt(argc, argv, "46s:f:S:h")) != -1) {
+	while ((opt = getopt(argc, argv, "46s:f:S:r:h")) != -1) {
 		switch (opt) {
 		case '4':
 			hints.ai_family = AF_INET;
@@ -147,6 +162,13 @@ int main(int argc, char **argv)
 		case 'S':
 			service = optarg;
 			break;
+		case 'r':
+			if (sscanf(optarg, "%d,%d", &count, &interval_ms) != 2 || count < 1 ||
+			    interval_ms < 0) {
+				fprintf(stderr, "gai: -r COUNT,INTERVAL_MS, not '%s'\n", optarg);
+				return 1;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -160,9 +182,28 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	start = now_ns();
-	rc = getaddrinfo(argv[optind], service, nohints ? NULL : &hints, &res);
-	printf("rc=%d %s ms=%lld\n", rc, eai_name(rc), (now_ns() - start) / 1000000);
+	for (int k = 1; k < count; k++) {
+		start = now_ns();
+		rc = getaddrinfo(argv[optind], service, nohints ? NULL : &hints, &res);
+		if (rc == 0)
+			break;
+		printf("try rc=%d %s ms=%lld end=%lld\n", rc, eai_name(rc), (now_ns() - start) / 1000000,
+		       realtime_ms());
+		fflush(stdout);
+		long long left = start + (long long)interval_ms * 1000000 - now_ns();
+		if (left > 0) {
+			struct timespec ts = {left / 1000000000, left % 1000000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (!count || !res) {
+		start = now_ns();
+		rc = getaddrinfo(argv[optind], service, nohints ? NULL : &hints, &res);
+	}
+	printf("rc=%d %s ms=%lld", rc, eai_name(rc), (now_ns() - start) / 1000000);
+	if (count)
+		printf(" end=%lld", realtime_ms());
+	putchar('\n');
 	if (rc != 0)
 		return 2;
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
