@@ -176,7 +176,7 @@ unit-tests: $(UNIT_TESTS)
 # The musl flavor (Alpine...): build-musl/, every file built with musl-gcc
 # (tests/lab/t-musl.sh runs its clients).
 musl:
-	@$(MAKE) --no-print-directory FLAVOR=musl CC=musl-gcc BUILD=build-musl SANITIZE= \
+	@$(MAKE) --no-print-directory FLAVOR=musl CC=musl-gcc BUILD=$(MUSL_BUILD) SANITIZE= \
 		CARES_PREFIX= $(or $(MUSL_GOALS),all)
 
 unit: all $(UNIT_TESTS)
