@@ -7,17 +7,16 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_log_setup();
+	/* ~140 KiB, reused: a fresh heap block per input costs an mmap. */
+	static struct nx_config config;
+	struct nx_config *c = &config;
 	const char *path = fuzz_file(data, size);
-	struct nx_config *c = malloc(sizeof *c);
-	if (!path || !c) {
-		free(c);
+	if (!path)
 		return 0;
-	}
 	nx_config_defaults(c);
 	if (nx_config_read_file(c, path) == 0)
 		fuzz_check_config(c);
 	else
 		FUZZ_CHECK(c->nzones >= 0 && c->nzones <= NX_MAXZONES);
-	free(c);
 	return 0;
 }
