@@ -314,11 +314,37 @@ static char *read_text(const char *path)
 	return NULL;
 }
 
+/* libconfig opens "@include" files itself, with none of read_text's care:
+ * a directory makes its scanner exit() the process, /dev/stdin takes the
+ * program's input. nxretry's file includes nothing. Returns the number of
+ * the first line libconfig would read as an include (blanks, @include,
+ * blanks, a quote), or 0. */
+static int include_line(const char *text)
+{
+	const char *p = text;
+	for (int line = 1;; line++) {
+		const char *s = p + strspn(p, " \t");
+		if (!strncmp(s, "@include", 8) && (s[8] == ' ' || s[8] == '\t') &&
+		    s[8 + strspn(s + 8, " \t")] == '"')
+			return line;
+		p = strchr(p, '\n');
+		if (!p)
+			return 0;
+		p++;
+	}
+}
+
 int nx_config_read_file(struct nx_config *c, const char *path)
 {
 	char *text = read_text(path);
 	if (!text) {
 		nx_log(NX_LOG_ERROR, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	int include = include_line(text);
+	if (include) {
+		nx_log(NX_LOG_ERROR, "%s:%d: @include is not supported", path, include);
+		free(text);
 		return -1;
 	}
 	config_t cfg;

@@ -219,6 +219,11 @@ struct bad_file {
 static const struct bad_file bad_files[] = {
 	{"bad file: syntax error", "timeout = 10;\nmode = \"first\";\nlog = = \"info\";\n", 3,
 	 "syntax error"},
+	/* fuzz_config: libconfig's scanner exit()s on a directory included. */
+	{"bad file: @include of a directory", "timeout = 10;\n@include \"/\"\n", 2,
+	 "@include is not supported"},
+	{"bad file: @include after blanks", "# stdin\n\n \t@include\t \"/dev/stdin\"\n", 3,
+	 "@include is not supported"},
 	{"bad file: unclosed list", "timeout = 10;\nzones = ( { suffix = \"a\"; }\n", 3,
 	 "syntax error"},
 	{"bad file: unknown top-level key", "timeout = 10;\n\nretries = 3;\n", 3,
