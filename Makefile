@@ -89,7 +89,8 @@ LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
 .PHONY: all musl unit-tests check unit lab demo bench install uninstall clean deps lint dist deb
-all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent
+all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent \
+	$(B)/conform
 
 $(B)/obj/%.o: shim/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
 	$(CC) $(CFLAGS) $(COMPAT) -c -o $@ $<
@@ -151,8 +152,9 @@ $(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 # Lab tools: the misbehaving DNS server, the threaded getaddrinfo client, the
-# client whose lookup thread is cancelled and the gethostbyname* client.
-$(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent: $(B)/%: tests/lab/%.c tests/lab/client.h | $(B)/obj
+# client whose lookup thread is cancelled, the gethostbyname* client and the
+# conformance matrix (tests/lab/t-conform.sh).
+$(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/conform: $(B)/%: tests/lab/%.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a

@@ -473,6 +473,8 @@ static enum nx_outcome follow_cname(struct lookup *l)
 		 * link is counted and a pending target is waited for. */
 		enum nx_outcome o = resolve(target, l->family, l->flags, l->first, &l->found,
 					    l->links, l->deadline_ms);
+		if (o == NX_OUT_NODATA)
+			return NX_OUT_ALIAS_NODATA; /* the name asked is an alias */
 		if (o != NX_OUT_LIBC)
 			return o;
 	}
@@ -691,18 +693,31 @@ static bool qualifies(const char *node)
  * for getaddrinfo, an h_errno for gethostbyname*. `theirs` is libc's own
  * code, or NX_LIBC_NOT_ASKED in first mode. */
 struct codes {
-	int nodata, absent;
+	int nodata, alias_nodata, absent;
 };
 
-static const struct codes gai_codes = {EAI_NODATA, EAI_NONAME};
-static const struct codes herr_codes = {NO_DATA, HOST_NOT_FOUND};
+static const struct codes herr_codes = {NO_DATA, NO_RECOVERY, HOST_NOT_FOUND};
+
+/* glibc (2.36, sysdeps/posix/getaddrinfo.c and resolv/nss_dns): a name
+ * without the asked type is EAI_NODATA; an alias whose target has none is
+ * EAI_NONAME (nss_dns finds the CNAME and no address: NOTFOUND), except
+ * for AF_INET without AI_CANONNAME, which glibc answers through
+ * gethostbyname2_r, whose failure becomes EAI_NODATA. family: after
+ * AI_ADDRCONFIG's narrowing, as glibc narrows before that choice. */
+static struct codes gai_codes(int family, int flags)
+{
+	bool simple = family == AF_INET && !(flags & AI_CANONNAME);
+	return (struct codes){EAI_NODATA, simple ? EAI_NODATA : EAI_NONAME, EAI_NONAME};
+}
 
 static int final_code(enum nx_outcome o, int theirs, const struct codes *c)
 {
 	bool asked = theirs != NX_LIBC_NOT_ASKED;
 	switch (o) {
-	case NX_OUT_NODATA: /* the stale NXDOMAIN, corrected; first mode: libc's turn */
-		return asked ? c->nodata : NX_ASK_LIBC;
+	case NX_OUT_NODATA: /* the stale NXDOMAIN corrected, or (first mode) said first */
+		return c->nodata;
+	case NX_OUT_ALIAS_NODATA:
+		return c->alias_nodata;
 	case NX_OUT_ABSENT:
 		return asked ? theirs : c->absent;
 	case NX_OUT_LIBC:
@@ -782,8 +797,10 @@ static int getaddrinfo_uncancellable(const char *node, const char *service,
 	if (!family_configured(family, flags))
 		return first ? NX_ASK_LIBC : libc_rc;
 	enum nx_outcome o = resolve(node, family, flags, first, &f, 0, 0);
-	if (o != NX_OUT_FOUND)
-		return final_code(o, libc_rc, &gai_codes);
+	if (o != NX_OUT_FOUND) {
+		struct codes c = gai_codes(family, flags);
+		return final_code(o, libc_rc, &c);
+	}
 	/* The canonical name as glibc gives it: the last CNAME target as the
 	 * server wrote it, else the name as the caller spelled it. */
 	char canon[NX_NAMEMAX];
@@ -819,6 +836,15 @@ static int hostent_uncancellable(const char *name, int af, struct hostent *ret, 
 	enum nx_outcome o = resolve(name, af, 0, first, &f, 0, 0);
 	if (o != NX_OUT_FOUND) {
 		*herr = final_code(o, *herr, &herr_codes);
+#ifdef __GLIBC__
+		/* glibc's nss_dns: a CNAME and no address is TRYAGAIN with
+		 * NO_RECOVERY, so the call fails with EAGAIN (errno too). */
+		if (o == NX_OUT_ALIAS_NODATA)
+			return EAGAIN;
+#else
+		if (o == NX_OUT_ALIAS_NODATA) /* musl: no address, NO_DATA */
+			*herr = NO_DATA;
+#endif
 		return -1;
 	}
 	int rc = nx_result_hostent_chain(f.addrs, f.naddrs, name,

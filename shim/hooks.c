@@ -418,6 +418,12 @@ static int hostent_r(const char *name, int af, struct hostent *ret, char *buf, s
 		errno = ERANGE;
 		return ERANGE;
 	}
+	if (got == EAGAIN) { /* glibc's failure of a CNAME without an address */
+		*result = NULL;
+		*h_errnop = herr;
+		errno = EAGAIN;
+		return EAGAIN;
+	}
 	if (herr == NX_ASK_LIBC)
 		return rc == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : rc;
 	*result = NULL;
@@ -484,6 +490,8 @@ static struct hostent *hostent_static(const char *name, int af, bool asked,
 		*ask_libc = !asked;
 		return NULL;
 	}
+	if (got == EAGAIN)
+		errno = EAGAIN;
 	h_errno = herr;
 	return NULL;
 }

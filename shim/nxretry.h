@@ -364,6 +364,9 @@ void nx_result_unlock(void);
 enum nx_outcome {
 	NX_OUT_FOUND,  /* addresses */
 	NX_OUT_NODATA, /* the name exists, without the asked types */
+	/* the name is a CNAME whose target exists without the asked types
+	 * (glibc answers this apart from NODATA: see engine.c's final_code) */
+	NX_OUT_ALIAS_NODATA,
 	NX_OUT_ABSENT, /* still no such name when the deadline passed */
 	NX_OUT_LIBC,   /* the authority could not settle it: libc's answer */
 };
@@ -416,8 +419,9 @@ struct nx_engine {
 	bool (*release)(struct addrinfo *ai);
 	/* Called after libc's gethostbyname*_r found nothing (h_errno in *herr),
 	 * or first with *herr NX_LIBC_NOT_ASKED. 0: ret filled from buf;
-	 * ERANGE: buf too small; -1: no addresses, *herr the final h_errno or
-	 * NX_ASK_LIBC (or left as it was). */
+	 * ERANGE: buf too small; EAGAIN: the name is a CNAME whose target has
+	 * no address (glibc fails so), *herr the h_errno; -1: no addresses,
+	 * *herr the final h_errno or NX_ASK_LIBC (or left as it was). */
 	int (*hostent)(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
 		       int *herr);
 	/* True when the configuration says mode "first". */

@@ -1,6 +1,6 @@
 /* conform: the conformance matrix of tests/lab/t-conform.sh, in one process.
  *
- *   conform [-g] [-h] [-s STRIDE -o OFFSET] NAME...
+ *   conform [-g] [-h] [-s STRIDE -o OFFSET] [-S STRIDE -O OFFSET] NAME...
  *
  * For each NAME, every getaddrinfo call of the matrix (-g): families
  * UNSPEC/INET/INET6 x socket types 0/STREAM/DGRAM/RAW x protocols 0/TCP/UDP x
@@ -41,14 +41,18 @@ static const char *const services[] = {NULL, "80", "http", "domain", "no-such", 
 #define MAXBUF 1200
 
 static long gcalls, hcalls;
-/* -s STRIDE -o OFFSET: only the matrix's calls whose index % STRIDE is
+/* -s STRIDE -o OFFSET: only the getaddrinfo calls whose index % STRIDE is
  * OFFSET (each configuration a different slice, all of them together the
- * whole matrix). gethostbyname and gethostbyname2 are always called. */
-static unsigned long stride = 1, offset, index_;
+ * whole matrix); -S and -O the same for the gethostbyname*_r calls.
+ * gethostbyname and gethostbyname2 are always called. */
+struct slice {
+	unsigned long stride, offset, index;
+};
+static struct slice gslice = {1, 0, 0}, hslice = {1, 0, 0};
 
-static int chosen(void)
+static int chosen(struct slice *s)
 {
-	return index_++ % stride == offset;
+	return s->index++ % s->stride == s->offset;
 }
 
 static void put_addr(FILE *out, int family, const void *bytes)
@@ -104,7 +108,7 @@ static void gai_matrix(FILE *out, const char *name)
 			for (size_t p = 0; p < N(protocols); p++)
 				for (unsigned m = 0; m < 1u << N(flag_bits); m++)
 					for (size_t s = 0; s < N(services); s++) {
-						if (!chosen())
+						if (!chosen(&gslice))
 							continue;
 						struct addrinfo h = {.ai_family = families[f],
 								     .ai_socktype = socktypes[t],
@@ -186,7 +190,7 @@ static void hostent_matrix(FILE *out, const char *name)
 	}
 	for (int fn = 0; fn < 3; fn++)
 		for (size_t len = 0; len <= MAXBUF; len++) {
-			if (!chosen())
+			if (!chosen(&hslice))
 				continue;
 			char *buf = storage.bytes + len % 8;
 			struct hostent ret, *result = (struct hostent *)1;
@@ -227,20 +231,26 @@ static void hostent_matrix(FILE *out, const char *name)
 int main(int argc, char **argv)
 {
 	int gai = 0, host = 0, opt;
-	while ((opt = getopt(argc, argv, "ghs:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "ghs:o:S:O:")) != -1) {
 		if (opt == 'g')
 			gai = 1;
 		else if (opt == 'h')
 			host = 1;
 		else if (opt == 's')
-			stride = strtoul(optarg, NULL, 10);
+			gslice.stride = strtoul(optarg, NULL, 10);
 		else if (opt == 'o')
-			offset = strtoul(optarg, NULL, 10);
+			gslice.offset = strtoul(optarg, NULL, 10);
+		else if (opt == 'S')
+			hslice.stride = strtoul(optarg, NULL, 10);
+		else if (opt == 'O')
+			hslice.offset = strtoul(optarg, NULL, 10);
 		else
 			return 1;
 	}
-	if (optind >= argc || (!gai && !host) || !stride || offset >= stride) {
-		fputs("usage: conform [-g] [-h] [-s STRIDE -o OFFSET] NAME...\n", stderr);
+	if (optind >= argc || (!gai && !host) || !gslice.stride || gslice.offset >= gslice.stride ||
+	    !hslice.stride || hslice.offset >= hslice.stride) {
+		fputs("usage: conform [-g] [-h] [-s STRIDE -o OFFSET] [-S STRIDE -O OFFSET] NAME...\n",
+		      stderr);
 		return 1;
 	}
 	static char obuf[1 << 16];
