@@ -91,6 +91,10 @@ DELIBERATE_DEFAULT+="[^$T]*(rc=0 )?errno=0 herr=HOST_NOT_FOUND result=NULL\$"
 DELIBERATE_DEFAULT+="|^H [a-z0-9_]+ (ct|c3)\.lab\.test [^$T]*(rc=EAGAIN )?errno=EAGAIN herr=NO_RECOVERY "
 DELIBERATE_DEFAULT+="result=NULL${T}[^$T]*(rc=0 )?errno=0 herr=HOST_NOT_FOUND result=NULL\$"
 export DELIBERATE=${CONFORM_DELIBERATE:-$DELIBERATE_DEFAULT}
+# First mode only: gethostbyname*_r with a buffer under 120 bytes. glibc's files module fails with
+# ERANGE before DNS is asked (it needs room for the longest /etc/hosts line and its own data); nxretry,
+# asked first, does not model that module's buffer use and gives the DNS outcome when it fits.
+FIRST_SMALL_R="^H gethostbyname2?_r [^ ]+ [0-9]+ ([0-9]|[1-9][0-9]|1[01][0-9]) rc=ERANGE [^${T}]*${T}[^${T}]* rc=[A-Z0-9]+ "
 
 setup_lab() {
 	local name line
@@ -155,7 +159,9 @@ compare() {
 	# CONFORM_KEEP=DIR: both sides' lines kept there, for a look at every difference.
 	if [ -n "${CONFORM_KEEP:-}" ]; then cp "$fresh" "$stale" "$CONFORM_KEEP/"; fi
 	expect_eq "$setup $mode: same number of lines" "$(wc -l <"$fresh")" "$(wc -l <"$stale")"
-	report=$(paste -d '\n' "$fresh" "$stale" | awk '
+	local delib_re=$DELIBERATE
+	if [ "$mode" = first ] && [ -z "${CONFORM_DELIBERATE:-}" ]; then delib_re+="|$FIRST_SMALL_R"; fi
+	report=$(paste -d '\n' "$fresh" "$stale" | DELIBERATE=$delib_re awk '
 		function key(line, f) { split(line, f, " "); return f[1] == "G" ? "G " f[2] : "H " f[2] " " f[3] }
 		# the call: the line up to its outcome
 		function call(line) { sub(/ (rc|errno)=.*/, "", line); return line }
