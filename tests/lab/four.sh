@@ -3,6 +3,7 @@
 
 export NXRETRY_ZONES=lab.test
 unset NXRETRY_MODE NXRETRY_CONFIG
+# shellcheck disable=SC2034 # used by the t-four*.sh files that source this one
 readonly FOUR_MARGIN_MS=700 # what a loaded 2-core machine adds to a process's return (measured: up to 440 ms at load 8)
 
 # waiters N NAME TIMEOUT [GAI ARGS...]: N processes under the preload look NAME up, each writing
