@@ -3,7 +3,7 @@
  * libconfig is linked into the engine statically and hidden (a PIC archive
  * built by scripts/build-deps from Debian's source package): the engine
  * needs no library but libc's, in any image, and the thin preload, which
- * every process loads, never carries it (DESIGN.md, "Lazy everything"). */
+ * every process loads, never carries it (docs/design.md, "Lazy everything"). */
 #include "nxretry.h"
 
 #include <errno.h>

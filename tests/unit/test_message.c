@@ -291,7 +291,7 @@ static void cname_query(struct pkt *p)
 
 static void nxdomain_soa_ttl_lower(struct pkt *p)
 {
-	/* A new Route 53 zone: SOA TTL 900, MINIMUM 86400 (DESIGN.md). */
+	/* A new Route 53 zone: SOA TTL 900, MINIMUM 86400 (docs/design.md). */
 	pkt_reply(p, ID, PKT_AA, PKT_RCODE_NXDOMAIN, WWW, NX_T_A);
 	pkt_soa(p, PKT_NS, "example.com", 900, 86400);
 }
