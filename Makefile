@@ -90,7 +90,7 @@ ENGINE     = $(B)/libnxretry-engine.so
 
 .PHONY: all musl unit-tests check unit lab demo bench install uninstall clean deps lint dist deb
 all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent \
-	$(B)/conform
+	$(if $(filter musl,$(FLAVOR)),,$(B)/conform)
 
 $(B)/obj/%.o: shim/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
 	$(CC) $(CFLAGS) $(COMPAT) -c -o $@ $<
