@@ -156,6 +156,35 @@ uint32_t nx_authority_glue(const struct nx_reply *ns, struct nx_authority *a)
 	return unglued;
 }
 
+/* Whether server i goes before server j: by nameserver, IPv4 first, then
+ * by address. */
+static bool server_before(const struct nx_authority *a, int i, int j)
+{
+	const struct nx_server *x = &a->servers[i], *y = &a->servers[j];
+	if (a->host[i] != a->host[j])
+		return a->host[i] < a->host[j];
+	if (x->addr.family != y->addr.family)
+		return x->addr.family == AF_INET;
+	int c = memcmp(x->addr.bytes, y->addr.bytes, 16);
+	return c ? c < 0 : x->port < y->port;
+}
+
+/* One order for the same servers, whatever order the resolver sent the
+ * glue and addresses in (Unbound rotates RRsets; A and AAAA lookups end in
+ * either order): rounds and `nxretry --check` then see the same list. */
+static void sort_servers(struct nx_authority *a)
+{
+	for (int i = 1; i < a->nservers; i++)
+		for (int j = i; j > 0 && server_before(a, j, j - 1); j--) {
+			struct nx_server s = a->servers[j];
+			int h = a->host[j];
+			a->servers[j] = a->servers[j - 1];
+			a->host[j] = a->host[j - 1];
+			a->servers[j - 1] = s;
+			a->host[j - 1] = h;
+		}
+}
+
 /* Glue first, then lookups for the names without glue. */
 static uint32_t servers_of(const struct nx_config *c, const struct nx_reply *ns,
 			   int64_t deadline_ms, struct nx_authority *a)
@@ -168,6 +197,7 @@ static uint32_t servers_of(const struct nx_config *c, const struct nx_reply *ns,
 		if (t < ttl)
 			ttl = t;
 	}
+	sort_servers(a);
 	return ttl;
 }
 
