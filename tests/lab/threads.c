@@ -8,7 +8,8 @@
  * thread t's i-th lookup asks NAME number (t + i) modulo their count, with
  * hints {family from -4/-6, SOCK_STREAM} (one node per address). Output:
  *
- *   thread <t> rc=<code> <EAI name or OK> ms=<from the barrier to its last return>
+ *   thread <t> rc=<code> <EAI name or OK> ms=<from the barrier to its last return> end=<the
+ *          last return, CLOCK_REALTIME milliseconds, to compare with the shell's clock>
  *   result <name> rc=<code> <EAI name or OK> [<address>...] count=<lookups>
  *   fds <open descriptors before the first lookup> <after the last>
  *
@@ -45,7 +46,7 @@ struct worker {
 	pthread_t thread;
 	int index;
 	int rc;
-	long long ms;
+	long long ms, end; /* end: CLOCK_REALTIME ms */
 	struct outcome outcomes[MAXOUTCOMES];
 	int noutcomes;
 	int overflow;
@@ -115,6 +116,9 @@ static void *run(void *arg)
 		tally(w, line);
 	}
 	w->ms = now_ms() - start;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	w->end = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	return NULL;
 }
 
@@ -185,7 +189,8 @@ int main(int argc, char **argv)
 	if (!all)
 		return 1;
 	for (int t = 0; t < n; t++) {
-		printf("thread %d rc=%d %s ms=%lld\n", t, w[t].rc, eai_name(w[t].rc), w[t].ms);
+		printf("thread %d rc=%d %s ms=%lld end=%lld\n", t, w[t].rc, eai_name(w[t].rc), w[t].ms,
+		       w[t].end);
 		overflow += w[t].overflow;
 		for (int i = 0; i < w[t].noutcomes; i++) {
 			const struct outcome *o = &w[t].outcomes[i];
