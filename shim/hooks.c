@@ -383,8 +383,9 @@ static COLD int engine_hostent(const char *name, int af, struct hostent *ret, ch
 		return -1;
 	}
 	const struct nx_engine *e = enter();
-	int in = *herr;
+	int in = *herr, saved = errno; /* the engine's sockets leave EAGAIN behind */
 	int got = e ? e->hostent(name, af, ret, buf, buflen, herr) : -1;
+	errno = saved; /* the callers set ERANGE or EAGAIN where glibc does */
 	leave();
 	if (got == -1 && in == NX_LIBC_NOT_ASKED && *herr == NX_LIBC_NOT_ASKED)
 		*herr = NX_ASK_LIBC;
