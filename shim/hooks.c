@@ -84,15 +84,10 @@ static int engine_once;
 static const struct nx_engine *engine;
 static void *free_fast; /* libc's freeaddrinfo, while the engine is not loaded */
 
-static bool quiet(void)
-{
-	const char *level = secure_getenv("NXRETRY_LOG");
-	return level && !strcmp(level, "off");
-}
-
 static void say(const char *what, const char *detail)
 {
-	if (quiet())
+	const char *level = secure_getenv("NXRETRY_LOG");
+	if (level && !strcmp(level, "off"))
 		return;
 	char safe[512], line[1024];
 	nx_escape(safe, sizeof safe, detail); /* a path from LD_PRELOAD, dlerror()'s text */
@@ -145,9 +140,9 @@ static void load_engine(void)
 	const struct nx_engine *e = open(&libc);
 	if (!e)
 		say("cannot start the engine", path);
-	__atomic_store_n(&engine, e, __ATOMIC_RELEASE);
+	__atomic_store_n(&engine, e, __ATOMIC_SEQ_CST);
 	/* From now on a list may be the engine's: freeaddrinfo asks it. */
-	__atomic_store_n(&free_fast, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&free_fast, NULL, __ATOMIC_SEQ_CST);
 }
 
 /* Marks this thread as inside nxretry and returns the engine, loading it
@@ -524,8 +519,14 @@ static COLD void freeaddrinfo_slow(struct addrinfo *ai)
 	if (e && e->release(ai))
 		return;
 	nx_freeai_fn real = real_freeaddrinfo();
-	if (!e)
-		__atomic_store_n(&free_fast, (void *)real, __ATOMIC_RELEASE);
+	if (!e) {
+		/* The engine may be loading in another thread meanwhile: store,
+		 * then look again (both sides sequentially consistent), so the
+		 * fast path never outlives its loading. */
+		__atomic_store_n(&free_fast, (void *)real, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&engine, __ATOMIC_SEQ_CST))
+			__atomic_store_n(&free_fast, NULL, __ATOMIC_SEQ_CST);
+	}
 	if (real)
 		real(ai);
 }
