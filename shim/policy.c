@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool nx_name_canonical(const char *name, char out[NX_NAMEMAX])
@@ -91,9 +92,13 @@ bool nx_hosts_has(const char *path, const char *canonical)
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return false;
-	char line[1024];
+	/* Whole lines, as glibc reads them: the tail of a line cut at a
+	 * buffer's end would be a line of its own, its first word an address
+	 * and the rest outside any comment. */
+	char *line = NULL;
+	size_t cap = 0;
 	bool found = false;
-	while (!found && fgets(line, sizeof line, f)) {
+	while (!found && getline(&line, &cap, f) >= 0) {
 		line[strcspn(line, "#")] = 0;
 		char *save = NULL;
 		char *tok = strtok_r(line, " \t\r\n", &save); /* the address */
@@ -102,6 +107,7 @@ bool nx_hosts_has(const char *path, const char *canonical)
 			found = nx_name_canonical(tok, name) && !strcmp(name, canonical);
 		}
 	}
+	free(line);
 	fclose(f);
 	return found;
 }

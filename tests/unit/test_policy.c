@@ -1,4 +1,5 @@
-/* policy.c: canonical names, suffixes on label boundaries, numeric hosts. */
+/* policy.c: canonical names, suffixes on label boundaries, numeric hosts,
+ * the hosts file. */
 #include "util.h"
 
 #include "nxretry.h"
@@ -175,15 +176,68 @@ static void test_numeric(void **state)
 		fail_msg("nx_name_numeric(\"%s\") != %d", t->input, t->expected);
 }
 
+/* ---- nx_hosts_has ---- */
+
+struct hosts_case {
+	const char *name;
+	const char *text; /* with at: the head of one long line */
+	size_t at;        /* > 0: tail starts at this byte of the line */
+	const char *tail;
+	const char *ask; /* canonical */
+	bool expected;
+};
+
+#define HOSTS_HEAD "127.0.0.1 localhost\n192.0.2.1 app.example.com"
+#define LONG_HEAD "192.0.2.1 app.example.com" /* a line's start: offsets count from it */
+
+static const struct hosts_case hosts_cases[] = {
+	{"hosts: canonical name", HOSTS_HEAD " app\n", 0, NULL, "app.example.com", true},
+	{"hosts: alias", HOSTS_HEAD " app\n", 0, NULL, "app", true},
+	{"hosts: case and trailing dot", "192.0.2.1 App.Example.COM.\n", 0, NULL,
+	 "app.example.com", true},
+	{"hosts: not listed", HOSTS_HEAD "\n", 0, NULL, "other.example.com", false},
+	{"hosts: the first word is the address", "app.example.com 192.0.2.1\n", 0, NULL,
+	 "app.example.com", false},
+	{"hosts: after a comment sign", "192.0.2.1 a.example.com # b.example.com\n", 0, NULL,
+	 "b.example.com", false},
+	{"hosts: missing file", NULL, 0, NULL, "localhost", false},
+	/* glibc reads whole lines: a word where a 1024-byte buffer would end
+	 * is an alias, not the address of a line of its own... */
+	{"hosts: alias at byte 1023 of a long line", LONG_HEAD, 1023, "wanted.example.com\n",
+	 "wanted.example.com", true},
+	{"hosts: alias at byte 1024 of a long line", LONG_HEAD, 1024, "wanted.example.com\n",
+	 "wanted.example.com", true},
+	{"hosts: alias at byte 9000 of a long line", LONG_HEAD, 9000, "wanted.example.com\n",
+	 "wanted.example.com", true},
+	/* ...and words past the buffer in a comment stay in the comment. */
+	{"hosts: commented words past byte 1024 of a long line", LONG_HEAD " #", 1100,
+	 "wanted.example.com\n", "wanted.example.com", false},
+	{"hosts: the line after a long line", LONG_HEAD, 1023,
+	 "wanted.example.com\n192.0.2.2 next.example.com\n", "next.example.com", true},
+};
+
+static void test_hosts(void **state)
+{
+	const struct hosts_case *t = *state;
+	char *line = t->at ? util_long_line(t->text, t->at, t->tail) : NULL;
+	char *path = t->text ? util_temp_file(line ? line : t->text) : NULL;
+	bool got = nx_hosts_has(path ? path : "/nonexistent/hosts", t->ask);
+	util_temp_remove(path);
+	free(line);
+	if (got != t->expected)
+		fail_msg("nx_hosts_has(\"%s\") != %d", t->ask, t->expected);
+}
+
 int main(void)
 {
 	static struct CMUnitTest tests[ARRAY_SIZE(canonical_cases) + ARRAY_SIZE(under_cases) +
-				       ARRAY_SIZE(numeric_cases) + 2];
+				       ARRAY_SIZE(numeric_cases) + ARRAY_SIZE(hosts_cases) + 2];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_canonical, canonical_cases);
 	UTIL_ADD_TEST(tests, n, test_canonical_null);
 	UTIL_ADD_ROWS(tests, n, test_under, under_cases);
 	UTIL_ADD_TEST(tests, n, test_under_root);
 	UTIL_ADD_ROWS(tests, n, test_numeric, numeric_cases);
+	UTIL_ADD_ROWS(tests, n, test_hosts, hosts_cases);
 	return UTIL_RUN("policy", tests, n);
 }

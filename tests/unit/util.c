@@ -280,6 +280,25 @@ void util_temp_remove(char *path)
 	free(path);
 }
 
+char *util_long_line(const char *head, size_t at, const char *tail)
+{
+	size_t len = strlen(head);
+	if (at <= len)
+		fail_msg("util_long_line: offset %zu within the head", at);
+	char *line = malloc(at + strlen(tail) + 1);
+	if (!line)
+		fail_msg("malloc failed");
+	memcpy(line, head, len);
+	/* Words of at most 63 letters (a label), each after one blank. */
+	while (len < at) {
+		line[len++] = ' ';
+		for (int w = 0; w < 63 && len + 1 < at; w++)
+			line[len++] = 'f';
+	}
+	strcpy(line + len, tail);
+	return line;
+}
+
 /* ---- stderr capture ---- */
 
 static int saved_fd = -1, capture_fd = -1;

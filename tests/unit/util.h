@@ -99,6 +99,10 @@ void pkt_name_loop(struct pkt *p);
  * util_temp_remove unlinks and frees it. */
 char *util_temp_file(const char *contents);
 void util_temp_remove(char *path);
+/* head, blank-separated filler words, then tail starting at byte offset at
+ * (at > strlen(head)): a long line whose chosen word lands where a fixed
+ * line buffer would break it. malloc'ed. */
+char *util_long_line(const char *head, size_t at, const char *tail);
 
 /* Redirects fd 2 into a temporary file until util_capture_end, which
  * returns everything written (malloc'ed, NUL-terminated). Call only the code
