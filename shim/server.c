@@ -86,16 +86,21 @@ int nx_server_parse(const char *text, struct nx_server *out)
 int nx_system_servers(const char *path, struct nx_server *out, int max)
 {
 	FILE *f = fopen(path, "re");
-	char line[512];
+	/* Whole lines, as glibc reads them: the tail of a long search or
+	 * options line cut at a buffer's end could start with "nameserver". */
+	char *line = NULL;
+	size_t cap = 0;
 	int n = 0;
-	while (f && n < max && fgets(line, sizeof line, f)) {
-		if (line[0] == ' ' || line[0] == '\t')
-			continue; /* glibc reads keywords at the start of a line only */
-		char *save = NULL;
-		char *key = strtok_r(line, " \t\r\n", &save);
-		char *val = key ? strtok_r(NULL, " \t\r\n", &save) : NULL;
-		if (!key || !val || strcmp(key, "nameserver"))
+	while (f && n < max && getline(&line, &cap, f) >= 0) {
+		/* glibc's rule: the keyword starts the line, blanks follow it,
+		 * then the address, up to the next blank. */
+		static const char key[] = "nameserver";
+		if (strncmp(line, key, sizeof key - 1) ||
+		    (line[sizeof key - 1] != ' ' && line[sizeof key - 1] != '\t'))
 			continue;
+		char *val = line + sizeof key - 1;
+		val += strspn(val, " \t");
+		val[strcspn(val, " \t\r\n")] = 0;
 		char *scope = strchr(val, '%'); /* fe80::1%eth0: link scope not kept */
 		if (scope)
 			*scope = 0;
@@ -108,6 +113,7 @@ int nx_system_servers(const char *path, struct nx_server *out, int max)
 			continue;
 		out[n++] = s;
 	}
+	free(line);
 	if (f)
 		fclose(f);
 	/* glibc's default when resolv.conf names no server. */

@@ -175,37 +175,81 @@ static const struct resolv_case resolv_cases[] = {
 	 "  nameserver 192.0.2.1\nnameserver 192.0.2.2\n", 3, {"192.0.2.2"}},
 	{"resolv: inet_aton form 127.0.53, as glibc reads it", "nameserver 127.0.53\n", 3,
 	 {"127.0.0.53"}},
+	{"resolv: keyword glued to its address, as glibc does",
+	 "nameserver192.0.2.1\nnameserver 192.0.2.2\n", 3, {"192.0.2.2"}},
+	{"resolv: blanks before the address", "nameserver \t 192.0.2.1\n", 3, {"192.0.2.1"}},
 	{"resolv: inet_aton form 10.1, as glibc reads it",
 	 "nameserver 10.1\nnameserver 192.0.2.2\n", 3, {"10.0.0.1", "192.0.2.2"}},
 };
 
-static void test_resolv(void **state)
+/* nx_system_servers on text (NULL: no file) gives exactly servers. */
+static void check_resolv(const char *text, int max, const char *const servers[4])
 {
-	const struct resolv_case *t = *state;
-	char *path = t->text ? util_temp_file(t->text) : NULL;
+	char *path = text ? util_temp_file(text) : NULL;
 	struct nx_server out[5];
 	memset(out, 0xa5, sizeof out);
-	int n = nx_system_servers(path ? path : "/nonexistent/resolv.conf", out, t->max);
+	int n = nx_system_servers(path ? path : "/nonexistent/resolv.conf", out, max);
 	util_temp_remove(path);
 	int want = 0;
-	while (want < 4 && t->servers[want])
+	while (want < 4 && servers[want])
 		want++;
 	if (n != want)
 		fail_msg("%d servers, expected %d", n, want);
 	for (int i = 0; i < n; i++) {
-		int family = strchr(t->servers[i], ':') ? AF_INET6 : AF_INET;
+		int family = strchr(servers[i], ':') ? AF_INET6 : AF_INET;
 		unsigned char bytes[16] = {0};
-		assert_int_equal(inet_pton(family, t->servers[i], bytes), 1);
+		assert_int_equal(inet_pton(family, servers[i], bytes), 1);
 		char got[64] = "?";
 		nx_addr_format(&out[i].addr, got, sizeof got);
 		if (out[i].addr.family != family || memcmp(out[i].addr.bytes, bytes, 16))
-			fail_msg("server %d is %s, expected %s", i, got, t->servers[i]);
+			fail_msg("server %d is %s, expected %s", i, got, servers[i]);
 		assert_int_equal(out[i].port, 53);
 	}
 	/* Nothing written past n. */
 	unsigned char untouched[sizeof out[0]];
 	memset(untouched, 0xa5, sizeof untouched);
 	assert_memory_equal(&out[n], untouched, sizeof untouched);
+}
+
+static void test_resolv(void **state)
+{
+	const struct resolv_case *t = *state;
+	check_resolv(t->text, t->max, t->servers);
+}
+
+/* glibc reads whole lines: a "nameserver" where a fixed buffer would cut a
+ * long search or options line is a word of that line, not a keyword. */
+struct long_resolv_case {
+	const char *name;
+	const char *head; /* up to the long line's first filler word */
+	size_t at;        /* where tail starts in the text */
+	const char *tail; /* the rest of the file */
+	const char *servers[4];
+};
+
+#define LONG_TAIL "nameserver 192.0.2.99\nnameserver 192.0.2.1\nnameserver 192.0.2.2\n"
+
+static const struct long_resolv_case long_resolv_cases[] = {
+	{"resolv: \"nameserver\" at byte 511 of a search line", "search example.com", 511,
+	 LONG_TAIL, {"192.0.2.1", "192.0.2.2"}},
+	{"resolv: \"nameserver\" at byte 512 of a search line", "search example.com", 512,
+	 LONG_TAIL, {"192.0.2.1", "192.0.2.2"}},
+	{"resolv: \"nameserver\" at byte 1023 of an options line", "options ndots:2", 1023,
+	 LONG_TAIL, {"192.0.2.1", "192.0.2.2"}},
+	{"resolv: \"nameserver\" at byte 9000 of a search line", "search example.com", 9000,
+	 LONG_TAIL, {"192.0.2.1", "192.0.2.2"}},
+	/* The long line starts at byte 21: its byte 511 is the text's 532. */
+	{"resolv: servers before and after a long line, three at most",
+	 "nameserver 192.0.2.1\nsearch example.com", 532, LONG_TAIL,
+	 {"192.0.2.1", "192.0.2.1", "192.0.2.2"}},
+};
+
+static void test_resolv_long_line(void **state)
+{
+	const struct long_resolv_case *t = *state;
+	char *text = util_long_line(t->head, t->at, t->tail);
+	check_resolv(text, 3, t->servers);
+	free(text);
 }
 
 static void test_resolv_max_zero(void **state)
@@ -221,12 +265,14 @@ static void test_resolv_max_zero(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[ARRAY_SIZE(parse_cases) + ARRAY_SIZE(resolv_cases) + 3];
+	static struct CMUnitTest tests[ARRAY_SIZE(parse_cases) + ARRAY_SIZE(resolv_cases) +
+				       ARRAY_SIZE(long_resolv_cases) + 3];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_parse, parse_cases);
 	UTIL_ADD_TEST(tests, n, test_format_buffer);
 	UTIL_ADD_TEST(tests, n, test_addr_format);
 	UTIL_ADD_ROWS(tests, n, test_resolv, resolv_cases);
+	UTIL_ADD_ROWS(tests, n, test_resolv_long_line, long_resolv_cases);
 	UTIL_ADD_TEST(tests, n, test_resolv_max_zero);
 	return UTIL_RUN("server", tests, n);
 }
