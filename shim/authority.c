@@ -238,6 +238,10 @@ enum nx_apex nx_authority_apex(const char *suffix, enum nx_status st, const stru
 	/* Only the suffix's own zone or one above it holds the suffix's names:
 	 * the zone of a CNAME target elsewhere does not. */
 	if (definitive && r->has_soa && nx_name_under(suffix, r->soa_owner)) {
+		/* A configured zone is never the root: its SOA says no zone
+		 * holds the name (a TLD the resolver does not know). */
+		if (!r->soa_owner[0])
+			return NX_APEX_ROOT;
 		snprintf(apex, NX_NAMEMAX, "%s", r->soa_owner);
 		return NX_APEX_FOUND;
 	}
@@ -266,7 +270,11 @@ static int discover(const struct nx_config *c, const struct nx_zone *z, int64_t 
 			asked = dot + 1;
 			continue;
 		}
-		if (r.has_soa && (st == NX_ANSWER || st == NX_NODATA || st == NX_NXDOMAIN))
+		if (found == NX_APEX_ROOT)
+			nx_log(NX_LOG_WARN, "%s: cannot find the zone: the system resolver gave the "
+			       "root's SOA for %s (no such zone there, or a broken resolver)",
+			       z->suffix, asked);
+		else if (r.has_soa && (st == NX_ANSWER || st == NX_NODATA || st == NX_NXDOMAIN))
 			nx_log(NX_LOG_WARN, "%s: cannot find the zone: the system resolver's SOA for %s "
 			       "is that of %s, not of %s or a zone above it", z->suffix, asked,
 			       r.soa_owner, z->suffix);

@@ -305,9 +305,11 @@ int nx_authority_from_referral(const struct nx_config *c, const struct nx_reply 
 void nx_authority_forget(const char *key); /* a suffix or a child apex */
 /* What the system resolver's SOA reply (st, r) to a question about the
  * configured suffix or one of its ancestors says of the suffix's zone:
- * FOUND, apex set (the SOA owner, the suffix or above it); PARENT, the name
- * asked is an alias, ask again for its parent; NONE, no zone to use. */
-enum nx_apex { NX_APEX_FOUND, NX_APEX_PARENT, NX_APEX_NONE };
+ * FOUND, apex set (the SOA owner, the suffix or above it, never the root);
+ * PARENT, the name asked is an alias, ask again for its parent; ROOT, the
+ * SOA is the root's (no zone holds the name asked there, or the resolver is
+ * broken); NONE, no zone to use. */
+enum nx_apex { NX_APEX_FOUND, NX_APEX_PARENT, NX_APEX_ROOT, NX_APEX_NONE };
 enum nx_apex nx_authority_apex(const char *suffix, enum nx_status st, const struct nx_reply *r,
 				char apex[NX_NAMEMAX]);
 /* The pure part of using an NS reply: its glue addresses (port 53) added to

@@ -99,6 +99,20 @@ static void soa_owner_not_host(struct pkt *p, const char *asked)
 	pkt_soa(p, PKT_NS, "ex$ample.com", 3600, 300);
 }
 
+/* The root's SOA, as a resolver gives it for a name under a TLD it does
+ * not know, or when broken: never the configured zone. */
+static void nxdomain_root_soa(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, PKT_RCODE_NXDOMAIN, asked, NX_T_SOA);
+	pkt_soa(p, PKT_NS, "", 86400, 86400);
+}
+
+static void nodata_root_soa(struct pkt *p, const char *asked)
+{
+	pkt_reply(p, ID, PKT_RD | PKT_RA, 0, asked, NX_T_SOA);
+	pkt_soa(p, PKT_NS, "", 86400, 86400);
+}
+
 static const struct apex_case apex_cases[] = {
 	{"apex: SOA answer at the suffix", soa_at_suffix, NULL, NX_APEX_FOUND, SUFFIX},
 	{"apex: NODATA, the zone above", nodata_parent_soa, NULL, NX_APEX_FOUND, "example.com"},
@@ -117,6 +131,10 @@ static const struct apex_case apex_cases[] = {
 	{"apex: NODATA without SOA", nodata_no_soa, NULL, NX_APEX_NONE, NULL},
 	{"apex: SERVFAIL", servfail, NULL, NX_APEX_NONE, NULL},
 	{"apex: SOA owner not a host name", soa_owner_not_host, NULL, NX_APEX_NONE, NULL},
+	{"apex: NXDOMAIN with the root's SOA: not a zone", nxdomain_root_soa, NULL,
+	 NX_APEX_ROOT, NULL},
+	{"apex: NODATA with the root's SOA: not a zone", nodata_root_soa, NULL, NX_APEX_ROOT,
+	 NULL},
 	/* The parent asked after an alias: the answer is checked against the
 	 * suffix all the same. */
 	{"apex: parent asked, its own SOA", soa_at_suffix, "example.com", NX_APEX_FOUND,
@@ -124,6 +142,8 @@ static const struct apex_case apex_cases[] = {
 	{"apex: parent asked, NODATA with its SOA", nodata_parent_soa, "example.com",
 	 NX_APEX_FOUND, "example.com"},
 	{"apex: parent asked, also an alias", cname_to_other_apex, "example.com", NX_APEX_PARENT,
+	 NULL},
+	{"apex: parent asked, the root's SOA", nxdomain_root_soa, "example.com", NX_APEX_ROOT,
 	 NULL},
 };
 
