@@ -64,7 +64,7 @@ ifeq ($(FLAVOR),musl)
   SHARED_LIBC = -nodefaultlibs -L$(B)/musl -l:libc.so.6 -lgcc
 endif
 
-ENGINE_SRC = shim/engine.c shim/config.c shim/policy.c shim/message.c shim/probe.c \
+ENGINE_SRC = shim/engine.c shim/lookup.c shim/round.c shim/memo.c shim/config.c shim/policy.c shim/message.c shim/probe.c \
              shim/wait.c shim/authority.c shim/result.c shim/log.c shim/server.c \
              shim/flight.c shim/escape.c
 ENGINE_OBJ = $(ENGINE_SRC:shim/%.c=$(B)/obj/%.o)

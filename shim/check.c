@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_REFERRALS 4 /* as engine.c */
+#define MAX_REFERRALS 4 /* as round.c */
 #define HOSTNAME_MAX 64
 
 static const char *env(const char *name) { return getenv(name); }

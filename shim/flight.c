@@ -1,35 +1,32 @@
-/* Lookups in flight, shared by threads, and outcomes remembered for a while.
- * Thread pools (libuv, Java, curl's threaded resolver) ask for the same
- * fresh name from many threads at once: one of them polls the authority,
- * the others wait for its result, so 32 waiting threads cost the servers
- * what one costs. */
+/* Lookups in flight, shared by threads. Thread pools (libuv, Java, curl's
+ * threaded resolver) ask for the same fresh name from many threads at
+ * once: one of them polls the authority, the others wait for its result,
+ * so 32 waiting threads cost the servers what one costs. What a flight
+ * finds is kept in memo.c once it lands; here are only those in the air. */
 #include "nxretry.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define MEMO_MAX 256
 #define ABANDON_MS 1000 /* past its deadline, a flight's leader is gone */
 
 struct flight {
 	struct flight *next;
 	char key[NX_KEYMAX];
 	bool done;
-	bool orphan; /* unlinked while its leader was away; freed by the last one out */
-	int refs;
-	int64_t deadline_ms;   /* the leader's */
-	int64_t keep_until_ms; /* after done: how long the outcome is served */
+	int refs;            /* the leader and its waiters: the last one out frees it */
+	int64_t deadline_ms; /* the leader's */
 	struct nx_found found;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t landed; /* on CLOCK_MONOTONIC, set up by landed_ready() */
 static bool landed_set;
-static struct flight *flights;
-static int nflights;
+static struct flight *flights; /* in flight: a landed one is unlinked */
 
 void nx_flight_reset(void)
 {
@@ -40,7 +37,6 @@ void nx_flight_reset(void)
 	pthread_mutex_init(&lock, NULL);
 	landed_set = false;
 	flights = NULL;
-	nflights = 0;
 }
 
 void nx_flight_lock(void) { pthread_mutex_lock(&lock); }
@@ -61,27 +57,18 @@ static void landed_ready(void)
 	landed_set = true;
 }
 
-/* Drops finished flights whose time is up (and the oldest past MEMO_MAX). */
-static void sweep(int64_t now)
+static void unlink_flight(struct flight *f)
 {
-	int kept = 0;
-	for (struct flight **p = &flights; *p;) {
-		struct flight *f = *p;
-		bool expired = f->done && f->refs == 0 && (f->keep_until_ms <= now || kept >= MEMO_MAX);
-		if (expired) {
+	for (struct flight **p = &flights; *p; p = &(*p)->next)
+		if (*p == f) {
 			*p = f->next;
-			free(f);
-			nflights--;
-			continue;
+			return;
 		}
-		kept++;
-		p = &f->next;
-	}
 }
 
-static void release_orphan(struct flight *f)
+static void release(struct flight *f)
 {
-	if (f->orphan && f->done && f->refs == 0)
+	if (--f->refs == 0)
 		free(f);
 }
 
@@ -90,16 +77,13 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 {
 	pthread_mutex_lock(&lock);
 	int64_t now = nx_now_ms();
-	sweep(now);
-	struct flight **p = &flights, *f;
-	while ((f = *p) && strcmp(f->key, key))
-		p = &f->next;
-	if (f && !f->done && now > f->deadline_ms + ABANDON_MS) {
+	struct flight *f = flights;
+	while (f && strcmp(f->key, key))
+		f = f->next;
+	if (f && now > f->deadline_ms + ABANDON_MS) {
 		/* Its leader never came back (a longjmp out of a signal
 		 * handler, say): unlink it, and this caller leads anew. */
-		*p = f->next;
-		nflights--;
-		f->orphan = true;
+		unlink_flight(f);
 		f = NULL;
 	}
 	if (f) {
@@ -111,12 +95,20 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 		landed_ready();
 		while (!f->done && pthread_cond_timedwait(&landed, &lock, &ts) != ETIMEDOUT)
 			;
-		if (f->done)
+		if (f->done) {
 			*out = f->found;
-		else
+		} else {
+			memset(out, 0, sizeof *out);
 			out->outcome = NX_OUT_LIBC;
-		f->refs--;
-		release_orphan(f);
+			out->why = NX_WHY_FAILED;
+		}
+		release(f);
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	/* None in flight: one may have landed since the caller looked in the
+	 * memo (a flight's outcome is kept there before it is unlinked). */
+	if (nx_memo_recall(key, out)) {
 		pthread_mutex_unlock(&lock);
 		return;
 	}
@@ -126,63 +118,22 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 		fn(ctx, out); /* no memory to share: still answer */
 		return;
 	}
-	strncpy(f->key, key, sizeof f->key - 1);
+	snprintf(f->key, sizeof f->key, "%s", key);
 	f->refs = 1;
 	f->deadline_ms = deadline_ms;
-	f->next = flights; /* newest first: sweep keeps the newest */
+	f->next = flights;
 	flights = f;
-	nflights++;
 	pthread_mutex_unlock(&lock);
 
 	uint32_t keep_s = fn(ctx, out);
+	nx_memo_keep(key, out, keep_s); /* before the flight goes: see above */
 
 	pthread_mutex_lock(&lock);
 	f->found = *out;
 	f->done = true;
-	f->refs--;
-	f->keep_until_ms = nx_now_ms() + (int64_t)keep_s * 1000;
+	unlink_flight(f); /* a no-op when a later caller took it for abandoned */
 	landed_ready();
 	pthread_cond_broadcast(&landed);
-	release_orphan(f);
-	pthread_mutex_unlock(&lock);
-}
-
-bool nx_flight_recall(const char *key, struct nx_found *out)
-{
-	bool found = false;
-	pthread_mutex_lock(&lock);
-	int64_t now = nx_now_ms();
-	for (struct flight *f = flights; f && !found; f = f->next)
-		if (f->done && f->keep_until_ms > now && !strcmp(f->key, key)) {
-			*out = f->found;
-			found = true;
-		}
-	pthread_mutex_unlock(&lock);
-	return found;
-}
-
-void nx_flight_remember(const char *key, const struct nx_found *found, uint32_t keep_s)
-{
-	struct flight *f = calloc(1, sizeof *f);
-	if (!f)
-		return;
-	strncpy(f->key, key, sizeof f->key - 1);
-	f->found = *found;
-	f->done = true;
-	f->keep_until_ms = nx_now_ms() + (int64_t)keep_s * 1000;
-	pthread_mutex_lock(&lock);
-	f->next = flights;
-	flights = f;
-	nflights++;
-	sweep(nx_now_ms());
-	pthread_mutex_unlock(&lock);
-}
-
-void nx_flight_forget(const char *key)
-{
-	pthread_mutex_lock(&lock);
-	for (struct flight *f = flights; f; f = f->next)
-		if (f->done && !strcmp(f->key, key))
-			f->keep_until_ms = 0; /* recall ignores it, sweep frees it */
+	release(f);
 	pthread_mutex_unlock(&lock);
 }

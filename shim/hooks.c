@@ -256,7 +256,6 @@ static bool first_mode(void)
 	return get_scope()->first;
 }
 
-/* Mode first, before libc: NX_ASK_LIBC when libc must answer. */
 /* Whether a lookup with these hints can succeed at all, whatever the name:
  * libc is asked the same with a numeric host. glibc refuses AI_NUMERICSERV
  * with a named service ("http"), an unknown service or a socket type the
@@ -281,15 +280,20 @@ static COLD bool hints_can_succeed(const char *service, const struct addrinfo *h
 	return rc == 0;
 }
 
-static COLD int getaddrinfo_first(const char *node, const char *service,
-				  const struct addrinfo *hints, struct addrinfo **res)
+/* Mode first, before libc: true when the engine's answer is the caller's
+ * (*rc its code); false when libc must answer. */
+static COLD bool getaddrinfo_first(const char *node, const char *service,
+				   const struct addrinfo *hints, struct addrinfo **res, int *rc)
 {
 	if (!concerns(node) || !hints_can_succeed(service, hints))
-		return NX_ASK_LIBC;
+		return false;
 	const struct nx_engine *e = enter();
-	int rc = e ? e->getaddrinfo(node, service, hints, res, NX_LIBC_NOT_ASKED) : NX_ASK_LIBC;
+	struct nx_verdict v = {.final = false};
+	if (e)
+		v = e->getaddrinfo(node, service, hints, res, NULL);
 	leave();
-	return rc;
+	*rc = v.rc;
+	return v.final;
 }
 
 /* After libc said "no such name" or "no data". */
@@ -299,8 +303,11 @@ static COLD int getaddrinfo_after(const char *node, const char *service,
 	if (!concerns(node) || !hints_can_succeed(service, hints))
 		return rc;
 	const struct nx_engine *e = enter();
-	if (e)
-		rc = e->getaddrinfo(node, service, hints, res, rc);
+	if (e) {
+		struct nx_verdict v = e->getaddrinfo(node, service, hints, res, &rc);
+		if (v.final)
+			rc = v.rc;
+	}
 	leave();
 	return rc;
 }
@@ -329,15 +336,15 @@ static COLD int getaddrinfo_slow(const char *node, const char *service,
 	bool first = first_mode();
 	if (!first)
 		__atomic_store_n(&gai_fast, (void *)real, __ATOMIC_RELEASE);
+	int rc;
 	if (node && !inside && first) {
-		int rc = getaddrinfo_first(node, service, hints, res);
-		if (rc != NX_ASK_LIBC)
+		if (getaddrinfo_first(node, service, hints, res, &rc))
 			return rc;
 		/* The authority had its turn, within the deadline: libc's
 		 * answer is final, or the deadline would be paid twice. */
 		return real(node, service, hints, res);
 	}
-	int rc = real(node, service, hints, res);
+	rc = real(node, service, hints, res);
 	if ((rc != EAI_NONAME && rc != EAI_NODATA) || !node || inside)
 		return rc;
 	return getaddrinfo_after(node, service, hints, res, rc);
@@ -366,112 +373,103 @@ EXPORT int getaddrinfo(const char *node, const char *service, const struct addri
 	return getaddrinfo_failed(res, rc);
 }
 
-/* Asks the engine for a hostent; herr is libc's h_errno, or
- * NX_LIBC_NOT_ASKED in first mode. Returns 0 (filled), ERANGE, or -1 with
- * *herr the final h_errno, or NX_ASK_LIBC when libc must answer. */
-static COLD int engine_hostent(const char *name, int af, struct hostent *ret, char *buf,
-			       size_t buflen, int *herr)
+/* Asks the engine for a hostent; libc_herr is the h_errno of libc's
+ * failure, or NULL in first mode (libc not asked yet). */
+static COLD struct nx_verdict engine_hostent(const char *name, int af, struct hostent *ret,
+					     char *buf, size_t buflen, const int *libc_herr)
 {
-	if (!concerns(name)) {
-		if (*herr == NX_LIBC_NOT_ASKED)
-			*herr = NX_ASK_LIBC;
-		return -1;
-	}
+	struct nx_verdict v = {.final = false};
+	if (!concerns(name))
+		return v;
 	const struct nx_engine *e = enter();
-	int in = *herr, saved = errno; /* the engine's sockets leave EAGAIN behind */
-	int got = e ? e->hostent(name, af, ret, buf, buflen, herr) : -1;
+	int saved = errno; /* the engine's sockets leave EAGAIN behind */
+	if (e)
+		v = e->hostent(name, af, ret, buf, buflen, libc_herr);
 	errno = saved; /* the callers set ERANGE or EAGAIN where glibc does */
 	leave();
-	if (got == -1 && in == NX_LIBC_NOT_ASKED && *herr == NX_LIBC_NOT_ASKED)
-		*herr = NX_ASK_LIBC;
-	return got;
+	return v;
 }
 
-/* The reentrant forms: libc found nothing when it returned
- * NX_HOSTENT_R_MISS (glibc 0, musl ENOENT) with a NULL result; h_errno
- * says whether the name or only the data is missing.
- * rc is libc's return, or NX_LIBC_NOT_ASKED in first mode. */
-static int hostent_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
-		     struct hostent **result, int *h_errnop, int rc)
+/* The reentrant forms. libc_rc is libc's return, or NULL in first mode
+ * (libc not asked yet): libc found nothing when it returned
+ * NX_HOSTENT_R_MISS (glibc 0, musl ENOENT) with a NULL result, and
+ * h_errno says whether the name or only the data is missing. True when
+ * the engine's answer is the caller's, *rc its return. */
+static bool hostent_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+		      struct hostent **result, int *h_errnop, const int *libc_rc, int *rc)
 {
-	int herr = rc == NX_LIBC_NOT_ASKED ? NX_LIBC_NOT_ASKED : *h_errnop;
-	if (rc == NX_LIBC_NOT_ASKED) {
-		if (!name || inside || !first_mode())
-			return NX_ASK_LIBC;
-	} else if (rc != NX_HOSTENT_R_MISS || *result || !name || inside ||
-		   (herr != HOST_NOT_FOUND && herr != NO_DATA)) {
-		return rc;
+	if (!name || inside)
+		return false;
+	if (!libc_rc ? !first_mode()
+		     : *libc_rc != NX_HOSTENT_R_MISS || *result ||
+			       (*h_errnop != HOST_NOT_FOUND && *h_errnop != NO_DATA))
+		return false;
+	int libc_herr = libc_rc ? *h_errnop : 0;
+	struct nx_verdict v = engine_hostent(name, af, ret, buf, buflen, libc_rc ? &libc_herr : NULL);
+	if (!v.final)
+		return false;
+	*result = v.rc == 0 ? ret : NULL;
+	*h_errnop = v.herr;
+	if (v.rc == ERANGE || v.rc == EAGAIN) { /* EAGAIN: glibc's CNAME without an address */
+		errno = v.rc;
+		*rc = v.rc;
+	} else {
+		*rc = v.rc == 0 ? 0 : NX_HOSTENT_R_MISS;
 	}
-	int got = engine_hostent(name, af, ret, buf, buflen, &herr);
-	if (got == 0) {
-		*result = ret;
-		*h_errnop = NETDB_SUCCESS;
-		return 0;
-	}
-	if (got == ERANGE) {
-		*result = NULL;
-		*h_errnop = NETDB_INTERNAL;
-		errno = ERANGE;
-		return ERANGE;
-	}
-	if (got == EAGAIN) { /* glibc's failure of a CNAME without an address */
-		*result = NULL;
-		*h_errnop = herr;
-		errno = EAGAIN;
-		return EAGAIN;
-	}
-	if (herr == NX_ASK_LIBC)
-		return rc == NX_LIBC_NOT_ASKED ? NX_ASK_LIBC : rc;
-	*result = NULL;
-	*h_errnop = herr;
-	return NX_HOSTENT_R_MISS;
+	return true;
 }
 
 EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
 			    size_t buflen, struct hostent **result, int *h_errnop)
 {
-	int rc = hostent_r(name, af, ret, buf, buflen, result, h_errnop, NX_LIBC_NOT_ASKED);
-	if (rc != NX_ASK_LIBC)
+	int rc;
+	if (hostent_r(name, af, ret, buf, buflen, result, h_errnop, NULL, &rc))
 		return rc;
-	rc = real_gethostbyname2_r()(name, af, ret, buf, buflen, result, h_errnop);
-	return first_mode() ? rc : hostent_r(name, af, ret, buf, buflen, result, h_errnop, rc);
+	int libc_rc = real_gethostbyname2_r()(name, af, ret, buf, buflen, result, h_errnop);
+	if (!first_mode() && hostent_r(name, af, ret, buf, buflen, result, h_errnop, &libc_rc, &rc))
+		return rc;
+	return libc_rc;
 }
 
 EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
 			   struct hostent **result, int *h_errnop)
 {
-	int rc = hostent_r(name, AF_INET, ret, buf, buflen, result, h_errnop, NX_LIBC_NOT_ASKED);
-	if (rc != NX_ASK_LIBC)
+	int rc;
+	if (hostent_r(name, AF_INET, ret, buf, buflen, result, h_errnop, NULL, &rc))
 		return rc;
-	rc = real_gethostbyname_r()(name, ret, buf, buflen, result, h_errnop);
-	return first_mode() ? rc
-			    : hostent_r(name, AF_INET, ret, buf, buflen, result, h_errnop, rc);
+	int libc_rc = real_gethostbyname_r()(name, ret, buf, buflen, result, h_errnop);
+	if (!first_mode() &&
+	    hostent_r(name, AF_INET, ret, buf, buflen, result, h_errnop, &libc_rc, &rc))
+		return rc;
+	return libc_rc;
 }
 
-/* The non-reentrant forms return per-thread storage, as glibc's do. With
- * libc_result NULL and asked false, first mode is tried. */
-static struct hostent *hostent_static(const char *name, int af, bool asked,
-				      struct hostent *libc_result, bool *ask_libc)
+/* The non-reentrant forms return per-thread storage, as glibc's do.
+ * asked: libc's answer was libc_result (fallback mode); else first mode,
+ * before libc. True when the engine's answer is the caller's (*out). */
+static bool hostent_static(const char *name, int af, bool asked, struct hostent *libc_result,
+			   struct hostent **out)
 {
 	static __thread struct hostent he __attribute__((tls_model("initial-exec")));
-	*ask_libc = false;
-	if (!asked && (!name || inside || !first_mode())) {
-		*ask_libc = true;
-		return NULL;
-	}
-	if (asked && (libc_result || !name || inside ||
-		      (h_errno != HOST_NOT_FOUND && h_errno != NO_DATA)))
-		return libc_result;
-	int herr = asked ? h_errno : NX_LIBC_NOT_ASKED;
-	if (!concerns(name)) {
-		*ask_libc = !asked;
-		return libc_result;
-	}
+	if (!name || inside)
+		return false;
+	if (!asked ? !first_mode()
+		   : libc_result || (h_errno != HOST_NOT_FOUND && h_errno != NO_DATA))
+		return false;
+	if (!concerns(name))
+		return false;
 	const struct nx_engine *e = enter(); /* its per-thread buffer, freed at thread exit */
 	char *buf = e ? e->thread_buffer(HOSTENT_BUF) : NULL;
 	leave();
-	int got = buf ? engine_hostent(name, af, &he, buf, HOSTENT_BUF, &herr) : -1;
-	if (got == 0) {
+	if (!buf)
+		return false;
+	int libc_herr = h_errno;
+	struct nx_verdict v = engine_hostent(name, af, &he, buf, HOSTENT_BUF, asked ? &libc_herr : NULL);
+	if (!v.final) {
+		h_errno = libc_herr; /* as libc left it: the engine's own lookups may set it */
+		return false;
+	}
+	if (v.rc == 0) {
 		/* glibc's own success leaves h_errno as its files module set it,
 		 * HOST_NOT_FOUND: after libc's failure it already is; in first
 		 * mode it is set so. musl's success says NETDB_SUCCESS. */
@@ -480,36 +478,36 @@ static struct hostent *hostent_static(const char *name, int af, bool asked,
 #else
 		h_errno = NETDB_SUCCESS;
 #endif
-		return &he;
+		*out = &he;
+		return true;
 	}
-	if (herr == NX_ASK_LIBC || herr == NX_LIBC_NOT_ASKED) {
-		*ask_libc = !asked;
-		return NULL;
-	}
-	if (got == EAGAIN)
-		errno = EAGAIN;
-	h_errno = herr;
-	return NULL;
+	if (v.rc == ERANGE || v.rc == EAGAIN)
+		errno = v.rc;
+	h_errno = v.herr;
+	*out = NULL;
+	return true;
 }
 
 EXPORT struct hostent *gethostbyname2(const char *name, int af)
 {
-	bool ask;
-	struct hostent *he = hostent_static(name, af, false, NULL, &ask);
-	if (!ask)
+	struct hostent *he;
+	if (hostent_static(name, af, false, NULL, &he))
 		return he;
 	struct hostent *libc_he = real_gethostbyname2()(name, af);
-	return first_mode() ? libc_he : hostent_static(name, af, true, libc_he, &ask);
+	if (!first_mode() && hostent_static(name, af, true, libc_he, &he))
+		return he;
+	return libc_he;
 }
 
 EXPORT struct hostent *gethostbyname(const char *name)
 {
-	bool ask;
-	struct hostent *he = hostent_static(name, AF_INET, false, NULL, &ask);
-	if (!ask)
+	struct hostent *he;
+	if (hostent_static(name, AF_INET, false, NULL, &he))
 		return he;
 	struct hostent *libc_he = real_gethostbyname()(name);
-	return first_mode() ? libc_he : hostent_static(name, AF_INET, true, libc_he, &ask);
+	if (!first_mode() && hostent_static(name, AF_INET, true, libc_he, &he))
+		return he;
+	return libc_he;
 }
 
 static COLD void freeaddrinfo_slow(struct addrinfo *ai)

@@ -2,7 +2,11 @@
  *
  * The data path, one file per step:
  *   hooks.c      the preloaded entry points (thin library, no c-ares)
- *   engine.c     loaded on the first qualifying failure; runs the steps below
+ *   engine.c     loaded on the first qualifying failure: which lookups it
+ *                takes, and what their outcome means for the caller
+ *   lookup.c     one name: memos, a shared wait, a CNAME chain
+ *   round.c      the wait: rounds across the zone's servers, with backoff
+ *   memo.c       outcomes kept for a while; flight.c  waits shared by threads
  *   policy.c     which names and errors qualify, which zone a name is under
  *   config.c     environment and libconfig file
  *   authority.c  a zone's authoritative servers, cached by TTL
@@ -102,7 +106,7 @@ unsigned nx_server_start(void);
 void nx_server_reset(void);
 /* RFC 1982: serial a is newer than b (false when equal or undefined). */
 bool nx_serial_newer(uint32_t a, uint32_t b);
-/* What one nameserver said of a name in a round (engine.c; check.c shows
+/* What one nameserver said of a name in a round (round.c; check.c shows
  * the same weighing). */
 struct nx_view {
 	bool found;                  /* addresses; else a denial the wait goes on after */
@@ -362,19 +366,35 @@ void nx_result_reset(void);
 void nx_result_lock(void); /* around fork (engine.c) */
 void nx_result_unlock(void);
 
-/* ---- flight.c ---- */
+/* ---- lookup.c, round.c, memo.c, flight.c: one name asked of its zone's
+ * authority, as a sequence of steps that each give an nx_found ---- */
 enum nx_outcome {
 	NX_OUT_FOUND,  /* addresses */
 	NX_OUT_NODATA, /* the name exists, without the asked types */
 	/* the name is a CNAME whose target exists without the asked types
-	 * (glibc answers this apart from NODATA: see engine.c's final_code) */
+	 * (glibc answers this apart from NODATA: see engine.c's conclude) */
 	NX_OUT_ALIAS_NODATA,
 	NX_OUT_ABSENT, /* still no such name when the deadline passed */
+	/* the zone's servers answer with a CNAME they do not resolve: canon is
+	 * its target, aliases the links so far (lookup.c follows it) */
+	NX_OUT_ALIAS,
 	NX_OUT_LIBC,   /* the authority could not settle it: libc's answer */
+};
+
+/* Why the authority could not settle a name (NX_OUT_LIBC): what its log
+ * line says and what the process remembers of the zone. */
+enum nx_why {
+	NX_WHY_NONE,
+	NX_WHY_FAILED,  /* no usable answer (errors, lame servers, a deadline) */
+	NX_WHY_SILENT,  /* not one reply from any address, round after round */
+	NX_WHY_REFUSED, /* every server refused: a private zone */
+	NX_WHY_LOOP,    /* a CNAME chain too long or looping */
+	NX_WHY_SKIPPED, /* not asked: remembered as unreachable, or no memory */
 };
 
 struct nx_found {
 	enum nx_outcome outcome;
+	enum nx_why why;
 	struct nx_addr addrs[NX_MAXADDRS];
 	int naddrs;
 	char canon[NX_NAMEMAX];
@@ -384,19 +404,60 @@ struct nx_found {
 	int naliases;
 };
 
-#define NX_KEYMAX (NX_NAMEMAX + 24) /* a flight's key: a name and a few words */
+/* One name asked of its zone's authority. */
+struct nx_query {
+	char name[NX_NAMEMAX]; /* canonical */
+	const struct nx_config *cfg;
+	const struct nx_zone *zone;
+	const struct nx_libc *libc; /* for a CNAME target outside the zones */
+	int family, flags;
+	int qtypes[2], nq;
+	int64_t deadline_ms;
+	int links; /* CNAME links followed before this name, all replies */
+	bool first; /* mode first: libc is there to ask when the servers cannot settle it */
+	bool once;  /* absent at a deadline moments ago: one round, no wait */
+};
 
-/* Resolves into out; returns how many seconds the outcome may be reused. */
+/* lookup.c: the whole lookup of node (the memos, the shared wait, a CNAME
+ * chain), each step giving an nx_found. */
+void nx_lookup(const struct nx_config *cfg, const struct nx_libc *libc, const char *node,
+	       int family, int flags, bool first, struct nx_found *out);
+
+/* round.c: waiting for the authority, round after round, until an answer
+ * or the deadline. out: FOUND, NODATA, ABSENT, ALIAS or LIBC. A zone none
+ * of whose servers replied in NX_SILENT_ROUNDS rounds running is given up
+ * (NX_WHY_SILENT). */
+#define NX_SILENT_ROUNDS 2
+struct nx_wait {
+	unsigned attempts;
+	enum nx_status last;   /* the last status a server gave */
+	char server[64];       /* who answered */
+	char apex[NX_NAMEMAX]; /* the zone asked last */
+	int nhosts;            /* its nameservers */
+	uint32_t ttl;          /* of the answer used */
+	int links;             /* CNAME links, this name's included */
+};
+void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *out);
+
+/* memo.c: outcomes kept beyond the lookup that found them, each for its
+ * own time: an answer for its TTL, "NAME/absent" and "SUFFIX/unreachable"
+ * for fail_fast. */
+#define NX_KEYMAX (NX_NAMEMAX + 24) /* a name and a few words */
+bool nx_memo_recall(const char *key, struct nx_found *out);
+void nx_memo_keep(const char *key, const struct nx_found *found, uint32_t keep_s);
+void nx_memo_forget(const char *key); /* a kept outcome no longer holds */
+void nx_memo_reset(void);
+void nx_memo_lock(void); /* around fork (engine.c) */
+void nx_memo_unlock(void);
+
+/* flight.c: lookups in flight, shared by threads. fn resolves into out
+ * and returns how many seconds its outcome may serve later lookups. */
 typedef uint32_t (*nx_flight_fn)(void *ctx, struct nx_found *out);
 /* Runs fn once per key at a time: callers with the same key meanwhile wait
- * for its outcome (never past their own deadline), and later ones get it
- * while it is kept. */
+ * for its outcome (never past their own deadline, else NX_OUT_LIBC), and
+ * later ones get it from the memo while it is kept. */
 void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *ctx,
 		   struct nx_found *out);
-/* A kept outcome for key, if any; and one stored without a flight. */
-bool nx_flight_recall(const char *key, struct nx_found *out);
-void nx_flight_remember(const char *key, const struct nx_found *found, uint32_t keep_s);
-void nx_flight_forget(const char *key); /* a kept outcome no longer holds */
 void nx_flight_reset(void);
 void nx_flight_lock(void); /* around fork (engine.c) */
 void nx_flight_unlock(void);
@@ -407,25 +468,28 @@ struct nx_libc {
 	nx_freeai_fn freeaddrinfo;
 };
 
-/* Passed as libc's code in first mode (libc not asked yet); returned when
- * the engine hands the lookup over to libc. */
-#define NX_LIBC_NOT_ASKED (-10000)
-#define NX_ASK_LIBC (-10001)
+/* The engine's word on a lookup. Not final: the lookup is libc's (in
+ * fallback mode the answer libc gave stands; in first mode libc is asked
+ * now). Final: rc (and for the hostent forms herr) is what the caller
+ * gets. */
+struct nx_verdict {
+	bool final;
+	int rc;   /* getaddrinfo's return; hostent: 0 filled, ERANGE, EAGAIN or -1 (none) */
+	int herr; /* hostent: the h_errno with rc -1 or EAGAIN */
+};
 
 struct nx_engine {
-	/* Called after libc failed with libc_rc, or before libc with
-	 * NX_LIBC_NOT_ASKED in first mode; returns the final code or
-	 * NX_ASK_LIBC. */
-	int (*getaddrinfo)(const char *node, const char *service,
-			   const struct addrinfo *hints, struct addrinfo **res, int libc_rc);
+	/* libc_rc: what libc's getaddrinfo returned (fallback mode), or NULL
+	 * when libc has not been asked (first mode). */
+	struct nx_verdict (*getaddrinfo)(const char *node, const char *service,
+					 const struct addrinfo *hints, struct addrinfo **res,
+					 const int *libc_rc);
 	bool (*release)(struct addrinfo *ai);
-	/* Called after libc's gethostbyname*_r found nothing (h_errno in *herr),
-	 * or first with *herr NX_LIBC_NOT_ASKED. 0: ret filled from buf;
-	 * ERANGE: buf too small; EAGAIN: the name is a CNAME whose target has
-	 * no address (glibc fails so), *herr the h_errno; -1: no addresses,
-	 * *herr the final h_errno or NX_ASK_LIBC (or left as it was). */
-	int (*hostent)(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
-		       int *herr);
+	/* libc_herr: the h_errno of libc's gethostbyname*_r that found
+	 * nothing (fallback mode), or NULL (first mode). EAGAIN: the name is
+	 * a CNAME whose target has no address (glibc fails so). */
+	struct nx_verdict (*hostent)(const char *name, int af, struct hostent *ret, char *buf,
+				     size_t buflen, const int *libc_herr);
 	/* True when the configuration says mode "first". */
 	bool (*first)(void);
 	/* A buffer of len bytes for this thread, freed when it ends (the
@@ -433,7 +497,7 @@ struct nx_engine {
 	char *(*thread_buffer)(size_t len);
 };
 
-#define NX_ENGINE_SYMBOL "nxretry_engine_v1"
+#define NX_ENGINE_SYMBOL "nxretry_engine_v2"
 
 /* loader.c: the preload's view of the process without libdl. */
 void *nx_next_symbol(const char *name);       /* what dlsym(RTLD_NEXT) finds */

@@ -126,7 +126,7 @@ int nx_system_servers(const char *path, struct nx_server *out, int max)
 }
 
 /* What this process learned of the servers. An address that timed out or
- * was unreachable is skipped while others answer (engine.c clears the
+ * was unreachable is skipped while others answer (round.c clears the
  * marks of a zone none of whose addresses is left); the family that last
  * answered is tried first. */
 #define FAILED_MAX 32
