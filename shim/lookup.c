@@ -17,14 +17,16 @@ static const char *memo_key(char key[NX_KEYMAX], const char *owner, const char *
 }
 
 /* What to ask for node: false when it is not a host name under a
- * configured zone, or the family is not one DNS serves. deadline_ms 0:
- * the zone's timeout from now. */
+ * configured zone, or the family is not one DNS serves. glibc sends no
+ * query for a name that is not a host name ("a$b.example", "-a.example":
+ * res_hnok's rule, measured on 2.36), so no authority may answer one
+ * either. deadline_ms 0: the zone's timeout from now. */
 static bool query_for(const struct nx_config *cfg, const struct nx_libc *libc, const char *node,
 		      int family, int flags, bool first, int links, int64_t deadline_ms,
 		      struct nx_query *q)
 {
 	memset(q, 0, sizeof *q);
-	if (!nx_name_canonical(node, q->name) || nx_name_numeric(node))
+	if (!nx_name_canonical(node, q->name) || nx_name_numeric(node) || !nx_name_host(q->name))
 		return false;
 	q->zone = nx_config_zone_for(cfg, q->name);
 	if (!q->zone)

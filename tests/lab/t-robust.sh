@@ -2,7 +2,7 @@
 # Robustness: 10,000 lookups in one process (fresh names served again from the in-process answer cache,
 # absent names failing at once after their first deadline, a name libc answers) leave no descriptor open
 # and keep the authoritative servers quiet; valgrind finds no definite leak and no memory error in a
-# smaller run; names too long for DNS get libc's answer at once.
+# smaller run; names too long for DNS, or not host names, get libc's answer at once.
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -96,4 +96,22 @@ test_long_names() {
 CASES
 }
 
-run_tests test_ten_thousand_lookups test_valgrind test_long_names
+# Names glibc sends no query for, not being host names (measured on 2.36: "$", "*", "/" or a leading
+# "-"), give libc's own answer at once in both modes: no authority is asked to answer what glibc would
+# never ask. An underscore is a name glibc does send, so it waits like any other (t-lab covers that).
+test_not_host_names() {
+	require_lib
+	local name raw mode
+	# shellcheck disable=SC2016 # a literal dollar sign
+	for name in 'a$b.lab.test' '-a.lab.test' 'a*b.lab.test' 'a/b.lab.test'; do
+		for mode in fallback first; do
+			raw=$(NXRETRY_MODE=$mode NXRETRY_TIMEOUT=5 NXRETRY_LOG=debug LD_PRELOAD=$NXRETRY_LIB "$GAI" -- "$name" \
+				2>"$NXLAB_DIR/stderr" || true)
+			expect_eq "[$name $mode] as glibc" "$(gai -- "$name")" "$(strip_ms <<<"$raw")"
+			expect_between "[$name $mode] ms" 0 "$MAX_MS" "$(ms_of "$raw")"
+			expect_eq "[$name $mode] nothing asked (debug)" "" "$(stderr_of "$NXLAB_DIR/stderr")"
+		done
+	done
+}
+
+run_tests test_ten_thousand_lookups test_valgrind test_long_names test_not_host_names
