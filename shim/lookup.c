@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define KEEP_ANSWER_MAX_S 300
 
@@ -144,7 +145,8 @@ static uint32_t report(const struct nx_query *q, const struct nx_wait *w, struct
 
 /* Step 3b: a CNAME target outside the zones, or one its authority could
  * not settle: libc's answer for it. libc's own time is its resolver's, not
- * bounded here; but it is not started once the deadline has passed. */
+ * bounded here; but it is not started once the deadline has passed. With
+ * addresses, aliases holds the end of libc's own chain, if it went on. */
 static void from_libc(const struct nx_query *q, const char *target, struct nx_found *out)
 {
 	struct addrinfo h = {.ai_family = q->family, .ai_socktype = SOCK_STREAM,
@@ -156,6 +158,13 @@ static void from_libc(const struct nx_query *q, const char *target, struct nx_fo
 	if (nx_now_ms() >= q->deadline_ms || q->libc->getaddrinfo(target, NULL, &h, &res))
 		return;
 	snprintf(out->canon, sizeof out->canon, "%s", res->ai_canonname ? res->ai_canonname : target);
+	if (strcasecmp(out->canon, target)) {
+		/* libc followed the target's own chain: its end is the name
+		 * glibc gives (AI_CANONNAME, h_name). The links between target
+		 * and end are libc's to know; getaddrinfo does not say them. */
+		snprintf(out->aliases[0], sizeof out->aliases[0], "%s", out->canon);
+		out->naliases = 1;
+	}
 	for (struct addrinfo *ai = res; ai && out->naddrs < NX_MAXADDRS; ai = ai->ai_next) {
 		struct nx_addr a = {.family = ai->ai_family};
 		if (ai->ai_family == AF_INET)

@@ -65,6 +65,29 @@ CASES
 		"$(LD_PRELOAD=$NXRETRY_LIB "$GAI" -f canonname out.lab.test | strip_ms)"
 }
 
+# A CNAME to a name outside the configured zones: the target goes to libc, which follows the target's own
+# chain. The result names the chain's end as glibc does (AI_CANONNAME; h_name, and the owners before it as
+# h_aliases), checked against glibc itself on a twin name never cached as absent.
+test_cname_outside_zones() {
+	require_lib
+	local hostent form want got
+	hostent=$(dirname "$GAI")/hostent
+	"$DNSLAB" add lc-b.lab.test CNAME www.lab.test
+	"$DNSLAB" add lc-twin.child.lab.test CNAME lc-b.lab.test
+	stale_records lc.child.lab.test lc.child.lab.test/CNAME/lc-b.lab.test
+	want=$(gai -4 -s stream -f canonname lc-twin.child.lab.test)
+	got=$(NXRETRY_ZONES=child.lab.test nxgai -4 -s stream -f canonname lc.child.lab.test)
+	expect_eq "getaddrinfo: the chain's end, as glibc gives the twin" "$want" "$got"
+	expect_eq "the twin ends at www.lab.test" "canon=www.lab.test" "$(grep -o 'canon=.*' <<<"$want")"
+	for form in "" "-r" "-4" "-r -4"; do
+		# shellcheck disable=SC2086 # form: zero to two options
+		want=$({ "$hostent" $form lc-twin.child.lab.test || true; } | sed 's/lc-twin[.]/lc./')
+		# shellcheck disable=SC2086
+		got=$(NXRETRY_ZONES=child.lab.test LD_PRELOAD=$NXRETRY_LIB "$hostent" $form lc.child.lab.test || true)
+		expect_eq "hostent ${form:-(gethostbyname)}: as glibc gives the twin" "$want" "$got"
+	done
+}
+
 # Each case: the name asked and the records created too late. Every lookup must give what libc gives
 # (the cached NXDOMAIN) within NXRETRY_TIMEOUT plus a margin. The cases run at the same time.
 test_cname_gives_up() {
@@ -97,4 +120,4 @@ CASES
 	done <<<"$cases"
 }
 
-run_tests test_cname_resolves test_cname_gives_up
+run_tests test_cname_resolves test_cname_gives_up test_cname_outside_zones
