@@ -15,6 +15,8 @@
 #define CACHE_MAX 64
 #define TTL_MIN_S 5
 #define TTL_MAX_S 3600
+#define FAILED_MAX 16
+#define FAILED_S 5 /* a zone not found is not looked for again sooner */
 
 struct entry {
 	char key[NX_NAMEMAX]; /* configured suffix, or a child zone's apex */
@@ -24,6 +26,13 @@ struct entry {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry cache[CACHE_MAX];
 static int ncache;
+/* Zones whose servers could not be found, each until then: a program
+ * asking for many of their names meanwhile neither repeats the system
+ * resolver's queries nor the warning that said why. */
+static struct {
+	char suffix[NX_NAMEMAX];
+	int64_t until_ms;
+} failed[FAILED_MAX];
 
 void nx_authority_lock(void) { pthread_mutex_lock(&lock); }
 void nx_authority_unlock(void) { pthread_mutex_unlock(&lock); }
@@ -32,6 +41,7 @@ void nx_authority_reset(void)
 {
 	pthread_mutex_init(&lock, NULL);
 	ncache = 0;
+	memset(failed, 0, sizeof failed);
 }
 
 void nx_authority_forget(const char *key)
@@ -57,6 +67,35 @@ static void remember(const char *key, const struct nx_authority *a)
 	snprintf(cache[slot].key, sizeof cache[slot].key, "%s", key);
 	cache[slot].auth = *a;
 	pthread_mutex_unlock(&lock);
+}
+
+static void remember_failure(const char *suffix)
+{
+	int64_t now = nx_now_ms();
+	pthread_mutex_lock(&lock);
+	int slot = 0; /* the same zone's, else the one expiring first */
+	for (int i = 0; i < FAILED_MAX; i++) {
+		if (!strcmp(failed[i].suffix, suffix)) {
+			slot = i;
+			break;
+		}
+		if (failed[i].until_ms < failed[slot].until_ms)
+			slot = i;
+	}
+	snprintf(failed[slot].suffix, sizeof failed[slot].suffix, "%s", suffix);
+	failed[slot].until_ms = now + FAILED_S * 1000;
+	pthread_mutex_unlock(&lock);
+}
+
+static bool failed_lately(const char *suffix)
+{
+	int64_t now = nx_now_ms();
+	bool lately = false;
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < FAILED_MAX && !lately; i++)
+		lately = failed[i].until_ms > now && !strcmp(failed[i].suffix, suffix);
+	pthread_mutex_unlock(&lock);
+	return lately;
 }
 
 /* The deepest live entry whose key holds name, within the zone's suffix. */
@@ -303,8 +342,15 @@ int nx_authority_for(const struct nx_config *c, const struct nx_zone *zone, cons
 	if (recall(zone->suffix, name, out))
 		return 0;
 	memset(out, 0, sizeof *out);
+	if (failed_lately(zone->suffix)) {
+		nx_log(NX_LOG_DEBUG, "%s: %s: its servers could not be found moments ago (said then)",
+		       name, zone->suffix);
+		return -1;
+	}
 	int rc = (zone->nservers || zone->nserver_names) ? pinned(c, zone, deadline_ms, out)
 							 : discover(c, zone, deadline_ms, out);
+	if (rc)
+		remember_failure(zone->suffix);
 	if (rc == 0) {
 		char list[256] = "";
 		size_t used = 0;

@@ -2,7 +2,7 @@
 # Pinned nameservers that misbehave (tests/lab/faultdns.c): a broken server before a good one costs at
 # most query_timeout, then the good one answers; with only broken servers the lookup gives libc's error
 # at NXRETRY_TIMEOUT and the program lives on; servers that all refuse end the wait at once, with one
-# line that says so.
+# line that says so; a zone whose servers cannot be found is said once, not once per lookup.
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -147,4 +147,23 @@ test_only_refused() {
 	expect_eq "each server asked once" "1 1" "$(fault_queries "$a") $(fault_queries "$b")"
 }
 
-run_tests test_broken_then_good test_slow_in_time test_only_broken test_only_refused
+# A zone whose servers cannot be found (the system resolver gives the root's SOA for it): each lookup gets
+# libc's answer, and 20 lookups within a second cost one warning and one SOA query, not 20 of each (the
+# failure is remembered for 5 s).
+test_zone_not_found() {
+	require_tools
+	local res=127.0.53.19:53 conf=$NXLAB_DIR/resolv-root.conf out=$NXLAB_DIR/zone-not-found
+	fault_start "$res" good -z ""
+	printf 'nameserver %s\n' "${res%:53}" >"$conf"
+	# shellcheck disable=SC2016 # $1 and $@ are the inner shell's
+	NXRETRY_ZONES=lab.test LD_PRELOAD=$NXRETRY_LIB unshare --mount \
+		sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh "$conf" \
+		"$THREADS" -4 -n 20 1 nf.lab.test >"$out" 2>"$NXLAB_DIR/stderr" || true
+	expect_eq "libc's answer, 20 times" "result nf.lab.test rc=-2 EAI_NONAME count=20" \
+		"$(grep '^result ' "$out")"
+	expect_eq "one line on stderr, saying the root's SOA" "1 1" \
+		"$(grep -c . "$NXLAB_DIR/stderr" || true) $(grep -c "^nxretry: lab.test: .*root's SOA" "$NXLAB_DIR/stderr" || true)"
+	expect_eq "one SOA query" 1 "$(grep -c '^udp lab.test SOA$' "$(fault_log "$res")" || true)"
+}
+
+run_tests test_broken_then_good test_slow_in_time test_only_broken test_only_refused test_zone_not_found
