@@ -63,6 +63,7 @@ struct host {
 	bool viewed, split; /* split: its addresses said different things */
 	struct nx_view view;
 	struct nx_addr addrs[NX_MAXADDRS];
+	char primary[NX_NAMEMAX]; /* its view's */
 	int server; /* the address whose view it is */
 };
 
@@ -127,11 +128,13 @@ static void name_hosts(const struct nx_config *cfg, const struct nx_zone *zone,
 	free(r);
 }
 
-static bool serial_in(const struct nx_reply *r, int n, const char *apex, uint32_t *serial)
+static bool serial_in(const struct nx_reply *r, int n, const char *apex, uint32_t *serial,
+		      char primary[NX_NAMEMAX])
 {
 	for (int q = 0; q < n; q++)
 		if (r[q].has_soa && !strcmp(r[q].soa_owner, apex)) {
 			*serial = r[q].soa_serial;
+			snprintf(primary, NX_NAMEMAX, "%s", r[q].soa_mname);
 			return true;
 		}
 	return false;
@@ -260,12 +263,13 @@ again:
 				goto again;
 			}
 			uint32_t serial = 0;
-			bool has_serial = serial_in(r, 2, auth.apex, &serial);
+			char primary[NX_NAMEMAX] = "";
+			bool has_serial = serial_in(r, 2, auth.apex, &serial, primary);
 			if (!has_serial && has_addrs(r) &&
 			    !nx_probe(&auth.servers[i], auth.apex, soa_type, 1, false, 2000, deadline,
 				      &rr[4]) &&
 			    rr[4].status == NX_ANSWER)
-				has_serial = serial_in(&rr[4], 1, auth.apex, &serial);
+				has_serial = serial_in(&rr[4], 1, auth.apex, &serial, primary);
 			printf("  %-16s %-22s %s", hosts[h].name, s, verdict_of(r));
 			if (has_addrs(r)) {
 				printf(": ");
@@ -284,12 +288,14 @@ again:
 			if (!definitive)
 				continue;
 			struct host *ho = &hosts[h];
-			struct nx_view v = {has_addrs(r), has_serial, serial, ho->addrs, 0};
+			struct nx_view v = {has_addrs(r), has_serial, serial, ho->addrs, 0, primary};
 			for (int q = 0; q < 2; q++)
 				for (int k = 0; k < r[q].naddrs && v.naddrs < NX_MAXADDRS; k++)
 					if (r[q].status == NX_ANSWER)
 						ho->addrs[v.naddrs++] = r[q].addrs[k];
 			if (!ho->viewed) {
+				snprintf(ho->primary, sizeof ho->primary, "%s", primary);
+				v.primary = ho->primary;
 				ho->view = v;
 				ho->viewed = true;
 				ho->server = i;

@@ -237,8 +237,8 @@ static bool read_soa(const struct cursor *c, const struct rr *rr, struct nx_repl
 	/* MNAME is a host name; RNAME a mailbox, whose first label may hold
 	 * anything (RFC 1035 §8), and never used. */
 	if (!host_name(c, rr->owner, true, "SOA owner") ||
-	    !take_name(c, &p, skip, true, "SOA primary server") || !read_name(c, &p, skip) ||
-	    p + 20 > rr->rdata + rr->rdlen)
+	    !take_name(c, &p, out->soa_mname, true, "SOA primary server") ||
+	    !read_name(c, &p, skip) || p + 20 > rr->rdata + rr->rdlen)
 		return false;
 	strcpy(out->soa_owner, rr->owner);
 	out->soa_ttl = rr->ttl;

@@ -114,11 +114,13 @@ struct nx_view {
 	uint32_t serial;
 	const struct nx_addr *addrs; /* found: its addresses, in any order */
 	int naddrs;
+	const char *primary;         /* with the serial: its SOA's MNAME; NULL unknown */
 };
 /* How the views of one round settle (pure, server.c). Serials order the
- * views when every one has a serial and they are not all equal: then only
- * the views at the newest serial count. Otherwise the positive views must
- * all have the same addresses. */
+ * views when every one has a serial, they are not all equal and the SOAs
+ * name one primary (one history of changes): then only the views at the
+ * newest serial count. Otherwise the positive views must all have the same
+ * addresses. */
 enum nx_settle {
 	NX_SETTLE_NONE,          /* no view has addresses: wait */
 	NX_SETTLE_AGREE,         /* every view has the same addresses: use[] */
@@ -163,6 +165,7 @@ struct nx_reply {
 	int naliases;
 	char next[NX_NAMEMAX];     /* NX_CNAME: target; NX_REFERRAL: child zone */
 	char soa_owner[NX_NAMEMAX];
+	char soa_mname[NX_NAMEMAX]; /* the zone's primary, as its SOA names it */
 	uint32_t soa_ttl, soa_minimum, soa_serial;
 	bool has_soa;
 	char ns[NX_MAXNS][NX_NAMEMAX]; /* NS names (answer or referral) */

@@ -24,6 +24,7 @@ struct view {
 	int server;      /* index into the authority's addresses */
 	bool has_serial; /* the zone's SOA serial at that server */
 	uint32_t serial;
+	char primary[NX_NAMEMAX]; /* and the primary its SOA names */
 	uint32_t ttl;
 	struct nx_found found;
 };
@@ -130,6 +131,7 @@ static void serial_of(const struct nx_reply *r, int nq, const char *apex, struct
 		if (r[i].has_soa && !strcmp(r[i].soa_owner, apex)) {
 			v->has_serial = true;
 			v->serial = r[i].soa_serial;
+			snprintf(v->primary, sizeof v->primary, "%s", r[i].soa_mname);
 		}
 }
 
@@ -152,7 +154,8 @@ static enum round settle(struct waiting *g, const struct nx_authority *auth, int
 	struct nx_view nv[NX_MAXSERVERS];
 	for (int i = 0; i < n; i++)
 		nv[i] = (struct nx_view){v[i].kind == V_FOUND, v[i].has_serial, v[i].serial,
-					 v[i].found.addrs, v[i].kind == V_FOUND ? v[i].found.naddrs : 0};
+					 v[i].found.addrs, v[i].kind == V_FOUND ? v[i].found.naddrs : 0,
+					 v[i].primary};
 	if (nx_settle_needs_serials(nv, n)) {
 		/* Positive answers carry no SOA: ask each such server for it. */
 		static const int soa[] = {NX_T_SOA};

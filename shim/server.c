@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int nx_addr_format(const struct nx_addr *a, char *buf, size_t len)
 {
@@ -259,6 +260,25 @@ static int first_found(const struct nx_view *v, int n, bool *all_same, bool *pos
 	return pos;
 }
 
+/* Serials count one history of changes only where the SOAs name one
+ * primary: secondaries copy their primary's SOA, MNAME included, while
+ * independent primaries (two DNS providers, each serving its own copy of
+ * the zone) number their changes apart, and a larger number at one says
+ * nothing of the other's. Views whose primary is unknown do not count. */
+static bool one_primary(const struct nx_view *v, int n)
+{
+	const char *primary = NULL;
+	for (int i = 0; i < n; i++) {
+		if (!v[i].has_serial || !v[i].primary)
+			continue;
+		if (!primary)
+			primary = v[i].primary;
+		else if (strcasecmp(primary, v[i].primary))
+			return false;
+	}
+	return true;
+}
+
 bool nx_settle_needs_serials(const struct nx_view *v, int n)
 {
 	bool all_same, positives_same;
@@ -268,6 +288,47 @@ bool nx_settle_needs_serials(const struct nx_view *v, int n)
 		if (v[i].found && !v[i].has_serial)
 			return true;
 	return false;
+}
+
+static bool same_primary(const struct nx_view *a, const struct nx_view *b)
+{
+	return a->has_serial && b->has_serial && a->primary && b->primary &&
+	       !strcasecmp(a->primary, b->primary);
+}
+
+/* Views of several primaries: within each primary's own, an older serial
+ * is a state since changed and does not count; the views left must agree
+ * as views without order do. */
+static enum nx_settle settle_primaries(const struct nx_view *v, int n, struct nx_settled *out)
+{
+	int pos = -1, superseded_by = -1;
+	for (int i = 0; i < n; i++) {
+		int newer = -1;
+		for (int j = 0; j < n && newer < 0; j++)
+			if (j != i && same_primary(&v[i], &v[j]) && nx_serial_newer(v[j].serial, v[i].serial))
+				newer = j;
+		if (newer >= 0) {
+			if (v[i].found && superseded_by < 0)
+				superseded_by = newer;
+			continue;
+		}
+		if (!v[i].found)
+			continue;
+		if (pos < 0) {
+			pos = i;
+		} else if (!same_set(&v[i], &v[pos]) && out->a < 0) {
+			out->a = pos;
+			out->b = i;
+		}
+	}
+	if (pos < 0) {
+		out->newest = superseded_by; /* the addresses are older than its denial */
+		return out->how = NX_SETTLE_NEWEST_DENIES;
+	}
+	if (out->a >= 0)
+		return out->how = NX_SETTLE_SPLIT;
+	out->use = pos;
+	return out->how = NX_SETTLE_UNORDERED;
 }
 
 enum nx_settle nx_settle_views(const struct nx_view *v, int n, struct nx_settled *out)
@@ -281,6 +342,8 @@ enum nx_settle nx_settle_views(const struct nx_view *v, int n, struct nx_settled
 		out->use = pos;
 		return out->how = NX_SETTLE_AGREE;
 	}
+	if (!one_primary(v, n))
+		return settle_primaries(v, n, out);
 	bool ordered = false, all_serials = true;
 	int newest = -1;
 	for (int i = 0; i < n; i++)
@@ -316,7 +379,8 @@ enum nx_settle nx_settle_views(const struct nx_view *v, int n, struct nx_settled
 		out->use = agreed;
 		return out->how = NX_SETTLE_NEWEST;
 	}
-	/* Serials cannot order the views (equal, as Route 53's, or missing):
+	/* Serials cannot order the views (equal, as Route 53's, missing, or
+	 * from independent primaries):
 	 * the positive ones must agree; denials from servers the change has
 	 * not reached yet do not outweigh them. */
 	if (positives_same) {

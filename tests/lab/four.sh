@@ -60,6 +60,20 @@ ok_stream() {
 	for ((i = 0; i < $2; i++)); do echo "rc=0 OK inet stream 6 $1 0"; done
 }
 
+# deleted_on_some NAME ADDR DELETED_AT REST: NAME created with ADDR at every server, then deleted at the
+# servers DELETED_AT (--server list): a lookup with a 3 s deadline gives libc's error at its deadline,
+# never the deleted address. Then deleted at the servers REST too.
+deleted_on_some() {
+	local raw
+	early "$1"
+	"$DNSLAB" add "$1" A "$2"
+	"$DNSLAB" del --server "$3" "$1"
+	raw=$(NXRETRY_TIMEOUT=3 LD_PRELOAD=$NXRETRY_LIB "$GAI" -4 -s stream "$1" 2>/dev/null || true)
+	expect_eq "libc's error, not the deleted address" "rc=-2 EAI_NONAME" "$(strip_ms <<<"$raw")"
+	expect_between "at the deadline (ms)" 3000 $((3000 + FOUR_MARGIN_MS)) "$(ms_of "$raw")"
+	"$DNSLAB" del --server "$4" "$1"
+}
+
 # serials: the four servers' SOA serials, "s1 s2 s3 s4".
 serials() {
 	local n counts=()

@@ -1002,10 +1002,27 @@ static void test_classify_every_prefix(void **state)
 	}
 }
 
+/* The SOA's MNAME is kept, in canonical form: servers whose SOAs name one
+ * primary share one history of serials (server.c's settling). */
+static void test_classify_soa_mname(void **state)
+{
+	(void)state;
+	struct pkt p;
+	struct nx_reply r;
+	nxdomain_soa_mname(&p, "NS1.Example.COM");
+	nx_message_classify(p.buf, p.len, ID, WWW, NX_T_A, true, &r);
+	assert_int_equal(r.status, NX_NXDOMAIN);
+	assert_string_equal(r.soa_mname, "ns1.example.com");
+	nxdomain_soa_mname(&p, "");
+	nx_message_classify(p.buf, p.len, ID, WWW, NX_T_A, true, &r);
+	assert_int_equal(r.status, NX_NXDOMAIN);
+	assert_string_equal(r.soa_mname, "");
+}
+
 int main(void)
 {
 	static struct CMUnitTest tests[ARRAY_SIZE(query_cases) + ARRAY_SIZE(classify_cases) +
-				       ARRAY_SIZE(name_cases) + 7];
+				       ARRAY_SIZE(name_cases) + 8];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_query, query_cases);
 	UTIL_ADD_TEST(tests, n, test_query_labels);
@@ -1017,5 +1034,6 @@ int main(void)
 	UTIL_ADD_TEST(tests, n, test_classify_status_names);
 	UTIL_ADD_TEST(tests, n, test_classify_null_and_bad_name);
 	UTIL_ADD_TEST(tests, n, test_classify_every_prefix);
+	UTIL_ADD_TEST(tests, n, test_classify_soa_mname);
 	return UTIL_RUN("message", tests, n);
 }

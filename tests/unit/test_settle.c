@@ -45,7 +45,8 @@ static void test_serial(void **state)
 
 /* Views in a line: "A1@5 NX@6 A12": A followed by digits is a positive
  * view holding 192.0.2.<digit> for each digit, NX a denial; @N its serial,
- * none when absent. */
+ * none when absent; "@N/p" with the primary its SOA names (p.ns), unknown
+ * when absent. */
 struct settle_case {
 	const char *name;
 	const char *views;
@@ -87,11 +88,31 @@ static const struct settle_case settle_cases[] = {
 	{"settle: a positive without serial", "A1 NX@5", NX_SETTLE_UNORDERED, 0, -1, -1, -1, true},
 	{"settle: positives without serials differ", "A1 A2 NX@5", NX_SETTLE_SPLIT, -1, -1, 0, 1,
 	 true},
+	/* Serials of independent primaries (two providers) are two histories. */
+	{"settle: one primary: the newer denial wins", "A1@5/p NX@6/p", NX_SETTLE_NEWEST_DENIES,
+	 -1, 1, -1, -1, false},
+	{"settle: one primary named in another case", "A1@6/p NX@5/P", NX_SETTLE_NEWEST, 0, 0, -1,
+	 -1, false},
+	{"settle: two primaries: a larger serial is not newer", "A1@5/p NX@6/q",
+	 NX_SETTLE_UNORDERED, 0, -1, -1, -1, false},
+	{"settle: two primaries: positives differ", "A1@7/p A2@9/q", NX_SETTLE_SPLIT, -1, -1, 0, 1,
+	 false},
+	{"settle: two primaries: one's own newer denial wins", "A1@5/p A1@5/p NX@6/p NX@2026/q",
+	 NX_SETTLE_NEWEST_DENIES, -1, 2, -1, -1, false},
+	{"settle: two primaries, each one's newest has it", "A1@5/p A1@6/p A1@2026/q NX@2025/q",
+	 NX_SETTLE_UNORDERED, 1, -1, -1, -1, false},
+	{"settle: two primaries, one's newest has other addresses", "A1@5/p A2@6/p A1@2026/q",
+	 NX_SETTLE_SPLIT, -1, -1, 1, 2, false},
+	{"settle: two primaries: a positive's own serial is asked", "A1 NX@5/p NX@6/q",
+	 NX_SETTLE_UNORDERED, 0, -1, -1, -1, true},
+	{"settle: a primary unknown does not split one history", "A1@6 NX@5/p", NX_SETTLE_NEWEST, 0,
+	 0, -1, -1, false},
 };
 
 struct parsed {
 	struct nx_view v[NX_MAXSERVERS];
 	struct nx_addr addrs[NX_MAXSERVERS][4];
+	char primaries[NX_MAXSERVERS][8];
 	int n;
 };
 
@@ -108,7 +129,12 @@ static void parse_views(const char *text, struct parsed *p)
 		if (at) {
 			*at = 0;
 			v->has_serial = true;
-			v->serial = (uint32_t)strtoul(at + 1, NULL, 10);
+			char *end;
+			v->serial = (uint32_t)strtoul(at + 1, &end, 10);
+			if (*end == '/') {
+				snprintf(p->primaries[p->n], sizeof p->primaries[0], "%s.ns", end + 1);
+				v->primary = p->primaries[p->n];
+			}
 		}
 		if (tok[0] == 'A') {
 			v->found = true;
