@@ -102,10 +102,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *name = argv[optind];
-	struct hostent *he = NULL;
+	struct hostent *he = NULL, ret; /* he may point at ret until printed */
 	if (reentrant) {
 		static char buf[16384];
-		struct hostent ret;
 		int herr = 0, rc;
 		if (af)
 			rc = gethostbyname2_r(name, af, &ret, buf, sizeof buf, &he, &herr);
