@@ -296,17 +296,26 @@ static bool same_primary(const struct nx_view *a, const struct nx_view *b)
 	       !strcasecmp(a->primary, b->primary);
 }
 
-/* Views of several primaries: within each primary's own, an older serial
- * is a state since changed and does not count; the views left must agree
- * as views without order do. */
+/* Views of several primaries: each primary's own are weighed as one
+ * primary's are. An older serial is a state since changed and does not
+ * count; where its serials do order them, a denial at the same newest
+ * serial as addresses is a split (wait). The views left must agree as
+ * views without order do. */
 static enum nx_settle settle_primaries(const struct nx_view *v, int n, struct nx_settled *out)
 {
 	int pos = -1, superseded_by = -1;
 	for (int i = 0; i < n; i++) {
-		int newer = -1;
-		for (int j = 0; j < n && newer < 0; j++)
-			if (j != i && same_primary(&v[i], &v[j]) && nx_serial_newer(v[j].serial, v[i].serial))
+		int newer = -1, denied = -1;
+		bool ordered = false;
+		for (int j = 0; j < n; j++) {
+			if (j == i || !same_primary(&v[i], &v[j]))
+				continue;
+			if (nx_serial_newer(v[j].serial, v[i].serial) && newer < 0)
 				newer = j;
+			ordered |= v[j].serial != v[i].serial;
+			if (v[j].serial == v[i].serial && !v[j].found && denied < 0)
+				denied = j;
+		}
 		if (newer >= 0) {
 			if (v[i].found && superseded_by < 0)
 				superseded_by = newer;
@@ -314,6 +323,11 @@ static enum nx_settle settle_primaries(const struct nx_view *v, int n, struct nx
 		}
 		if (!v[i].found)
 			continue;
+		if (ordered && denied >= 0) {
+			out->newest = i;
+			out->a = i;
+			return out->how = NX_SETTLE_NEWEST_SPLIT;
+		}
 		if (pos < 0) {
 			pos = i;
 		} else if (!same_set(&v[i], &v[pos]) && out->a < 0) {

@@ -107,6 +107,12 @@ static const struct settle_case settle_cases[] = {
 	 NX_SETTLE_UNORDERED, 0, -1, -1, -1, true},
 	{"settle: a primary unknown does not split one history", "A1@6 NX@5/p", NX_SETTLE_NEWEST, 0,
 	 0, -1, -1, false},
+	{"settle: one primary: addresses and a denial at its newest", "A1@7/p NX@7/p NX@6/p",
+	 NX_SETTLE_NEWEST_SPLIT, -1, 0, 0, -1, false},
+	{"settle: two primaries: the same, whatever the other says", "A1@7/p NX@7/p NX@6/p NX@100/q",
+	 NX_SETTLE_NEWEST_SPLIT, -1, 0, 0, -1, false},
+	{"settle: two primaries: equal serials do not split", "A1@1/p NX@1/p NX@100/q",
+	 NX_SETTLE_UNORDERED, 0, -1, -1, -1, false},
 };
 
 struct parsed {
