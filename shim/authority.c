@@ -349,7 +349,9 @@ int nx_authority_for(const struct nx_config *c, const struct nx_zone *zone, cons
 	}
 	int rc = (zone->nservers || zone->nserver_names) ? pinned(c, zone, deadline_ms, out)
 							 : discover(c, zone, deadline_ms, out);
-	if (rc)
+	/* Not when the deadline was spent before it could finish (a CNAME
+	 * target's lookup late in its name's wait): the zone is not at fault. */
+	if (rc && nx_now_ms() < deadline_ms)
 		remember_failure(zone->suffix);
 	if (rc == 0) {
 		char list[256] = "";

@@ -120,6 +120,12 @@ static uint32_t report(const struct nx_query *q, const struct nx_wait *w, struct
 	default:
 		break;
 	}
+	/* What is remembered of the zone holds for the configured zone as a
+	 * whole: not for a delegated child zone (its servers are looked for
+	 * anew, round.c forgets them), nor from a CNAME target's lookup, which
+	 * had only what its name's wait left of the deadline. */
+	bool whole_zone = !q->links && (!strcmp(w->apex, q->zone->suffix) ||
+					!nx_name_under(w->apex, q->zone->suffix));
 	if (out->why == NX_WHY_SILENT) {
 		/* Not a single reply, from any address, twice: the zone's
 		 * servers cannot be reached from here. Waiting the whole
@@ -127,14 +133,17 @@ static uint32_t report(const struct nx_query *q, const struct nx_wait *w, struct
 		nx_log(NX_LOG_WARN, "%s: none of the %d nameservers of zone %s answered in %d rounds "
 		       "(%.2f s; every address timed out or was unreachable): port 53 may be blocked on "
 		       "the way out, or the zone is private, served only inside another network (pin "
-		       "reachable nameservers in the configuration); its names are left to libc for "
-		       "the rest of this process", q->name, w->nhosts, w->apex, NX_SILENT_ROUNDS, waited);
-		nx_memo_keep(memo_key(key, q->zone->suffix, "unreachable"), out, UINT32_MAX);
+		       "reachable nameservers in the configuration)%s", q->name, w->nhosts, w->apex,
+		       NX_SILENT_ROUNDS, waited,
+		       whole_zone ? "; its names are left to libc for the rest of this process" : "");
+		if (whole_zone)
+			nx_memo_keep(memo_key(key, q->zone->suffix, "unreachable"), out, UINT32_MAX);
 		return 0;
 	}
 	nx_log(NX_LOG_INFO, "%s: no usable answer from the authoritative servers after %.2f s "
 	       "(%u attempts, last %s)", q->name, waited, w->attempts, nx_status_name(w->last));
-	if (out->why == NX_WHY_FAILED && nx_now_ms() >= q->deadline_ms && q->cfg->fail_fast > 0) {
+	if (whole_zone && out->why == NX_WHY_FAILED && nx_now_ms() >= q->deadline_ms &&
+	    q->cfg->fail_fast > 0) {
 		/* No server answered for a whole deadline (port 53 blocked,
 		 * say): the zone's other names would wait as long. */
 		nx_memo_keep(memo_key(key, q->zone->suffix, "unreachable"), out,

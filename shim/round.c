@@ -399,7 +399,9 @@ static enum round rounds(struct waiting *g)
 			       q->name, auth.apex);
 			return r;
 		case ROUND_FAILED:
-			if (silent >= NX_SILENT_ROUNDS) {
+			/* Not a round the deadline cut short: its queries had
+			 * no time to be answered. */
+			if (silent >= NX_SILENT_ROUNDS && nx_now_ms() < q->deadline_ms) {
 				g->out->why = NX_WHY_SILENT;
 				return r;
 			}

@@ -197,11 +197,39 @@ static void test_glue(void **state)
 	free(a);
 }
 
+/* A zone not found is remembered for a while, but not when the lookup's
+ * deadline was spent before discovery could ask anything (a CNAME target
+ * late in its name's wait): the next lookup, with time of its own, looks
+ * again and says so. No query leaves: the deadline has passed. */
+static void test_spent_deadline_not_remembered(void **state)
+{
+	(void)state;
+	struct nx_config cfg;
+	nx_config_defaults(&cfg);
+	cfg.nzones = 1;
+	strcpy(cfg.zones[0].suffix, "spent.test");
+	struct nx_authority *a = malloc(sizeof *a);
+	assert_non_null(a);
+	util_capture_begin();
+	int first = nx_authority_for(&cfg, &cfg.zones[0], "a.spent.test", nx_now_ms() - 1, a);
+	int second = nx_authority_for(&cfg, &cfg.zones[0], "b.spent.test", nx_now_ms() - 1, a);
+	char *said = util_capture_end();
+	free(a);
+	assert_int_equal(first, -1);
+	assert_int_equal(second, -1);
+	int lines = 0;
+	for (const char *s = said; (s = strstr(s, "nxretry: spent.test: cannot find the zone")); s++)
+		lines++;
+	free(said);
+	assert_int_equal(lines, 2);
+}
+
 int main(void)
 {
-	static struct CMUnitTest tests[ARRAY_SIZE(apex_cases) + 1];
+	static struct CMUnitTest tests[ARRAY_SIZE(apex_cases) + 2];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_apex, apex_cases);
 	UTIL_ADD_TEST(tests, n, test_glue);
+	UTIL_ADD_TEST(tests, n, test_spent_deadline_not_remembered);
 	return UTIL_RUN("authority", tests, n);
 }
