@@ -288,12 +288,17 @@ again:
 			if (!definitive)
 				continue;
 			struct host *ho = &hosts[h];
-			struct nx_view v = {has_addrs(r), has_serial, serial, ho->addrs, 0, primary};
+			/* This address's own addresses: the host keeps its first
+			 * address's, which the others are compared with. */
+			struct nx_addr mine[NX_MAXADDRS];
+			struct nx_view v = {has_addrs(r), has_serial, serial, mine, 0, primary};
 			for (int q = 0; q < 2; q++)
 				for (int k = 0; k < r[q].naddrs && v.naddrs < NX_MAXADDRS; k++)
 					if (r[q].status == NX_ANSWER)
-						ho->addrs[v.naddrs++] = r[q].addrs[k];
+						mine[v.naddrs++] = r[q].addrs[k];
 			if (!ho->viewed) {
+				memcpy(ho->addrs, mine, sizeof mine[0] * (size_t)v.naddrs);
+				v.addrs = ho->addrs;
 				snprintf(ho->primary, sizeof ho->primary, "%s", primary);
 				v.primary = ho->primary;
 				ho->view = v;

@@ -233,14 +233,15 @@ static void add_glue(struct nx_reply *out, const struct cursor *c, const struct 
 static bool read_soa(const struct cursor *c, const struct rr *rr, struct nx_reply *out)
 {
 	size_t p = rr->rdata;
-	char skip[NX_NAMEMAX];
+	char mname[NX_NAMEMAX], skip[NX_NAMEMAX];
 	/* MNAME is a host name; RNAME a mailbox, whose first label may hold
 	 * anything (RFC 1035 §8), and never used. */
 	if (!host_name(c, rr->owner, true, "SOA owner") ||
-	    !take_name(c, &p, out->soa_mname, true, "SOA primary server") ||
-	    !read_name(c, &p, skip) || p + 20 > rr->rdata + rr->rdlen)
+	    !take_name(c, &p, mname, true, "SOA primary server") || !read_name(c, &p, skip) ||
+	    p + 20 > rr->rdata + rr->rdlen)
 		return false;
 	strcpy(out->soa_owner, rr->owner);
+	strcpy(out->soa_mname, mname);
 	out->soa_ttl = rr->ttl;
 	out->soa_serial = get32(c->msg + p);
 	out->soa_minimum = get32(c->msg + p + 16);
