@@ -128,18 +128,6 @@ static void name_hosts(const struct nx_config *cfg, const struct nx_zone *zone,
 	free(r);
 }
 
-static bool serial_in(const struct nx_reply *r, int n, const char *apex, uint32_t *serial,
-		      char primary[NX_NAMEMAX])
-{
-	for (int q = 0; q < n; q++)
-		if (r[q].has_soa && !strcmp(r[q].soa_owner, apex)) {
-			*serial = r[q].soa_serial;
-			snprintf(primary, NX_NAMEMAX, "%s", r[q].soa_mname);
-			return true;
-		}
-	return false;
-}
-
 int nx_check(const char *arg)
 {
 	if (arg[0] == '-') {
@@ -264,12 +252,12 @@ again:
 			}
 			uint32_t serial = 0;
 			char primary[NX_NAMEMAX] = "";
-			bool has_serial = serial_in(r, 2, auth.apex, &serial, primary);
+			bool has_serial = nx_reply_serial(r, 2, auth.apex, &serial, primary);
 			if (!has_serial && has_addrs(r) &&
 			    !nx_probe(&auth.servers[i], auth.apex, soa_type, 1, false, 2000, deadline,
 				      &rr[4]) &&
 			    rr[4].status == NX_ANSWER)
-				has_serial = serial_in(&rr[4], 1, auth.apex, &serial, primary);
+				has_serial = nx_reply_serial(&rr[4], 1, auth.apex, &serial, primary);
 			printf("  %-16s %-22s %s", hosts[h].name, s, verdict_of(r));
 			if (has_addrs(r)) {
 				printf(": ");

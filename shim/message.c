@@ -3,6 +3,7 @@
 #include "nxretry.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -228,6 +229,18 @@ static void add_glue(struct nx_reply *out, const struct cursor *c, const struct 
 		out->glue_ns[out->nglue++] = i;
 		return;
 	}
+}
+
+bool nx_reply_serial(const struct nx_reply *r, int n, const char *apex, uint32_t *serial,
+		     char primary[NX_NAMEMAX])
+{
+	for (int i = 0; i < n; i++)
+		if (r[i].has_soa && !strcmp(r[i].soa_owner, apex)) {
+			*serial = r[i].soa_serial;
+			snprintf(primary, NX_NAMEMAX, "%s", r[i].soa_mname);
+			return true;
+		}
+	return false;
 }
 
 static bool read_soa(const struct cursor *c, const struct rr *rr, struct nx_reply *out)

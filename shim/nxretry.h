@@ -190,6 +190,10 @@ void nx_message_classify(const unsigned char *msg, size_t len, uint16_t id,
  * letters, digits, '-' and '_', not starting with '-', at most 253
  * characters, no empty label, no trailing dot. */
 bool nx_name_host(const char *name);
+/* The serial and primary (MNAME) of apex's SOA in the first of r[0..n)
+ * that carries it; false, and nothing written, when none does. */
+bool nx_reply_serial(const struct nx_reply *r, int n, const char *apex, uint32_t *serial,
+		     char primary[NX_NAMEMAX]);
 
 /* ---- policy.c ---- */
 /* Copies name in canonical form (lower case, no trailing dot) into out;

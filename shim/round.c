@@ -125,14 +125,11 @@ static bool other_family_there(const struct waiting *g, const struct nx_server *
 	return (r->status == NX_ANSWER && r->naddrs > 0) || r->status == NX_CNAME;
 }
 
+/* The zone's serial at a server, from the first reply that says it. */
 static void serial_of(const struct nx_reply *r, int nq, const char *apex, struct view *v)
 {
-	for (int i = 0; i < nq && !v->has_serial; i++)
-		if (r[i].has_soa && !strcmp(r[i].soa_owner, apex)) {
-			v->has_serial = true;
-			v->serial = r[i].soa_serial;
-			snprintf(v->primary, sizeof v->primary, "%s", r[i].soa_mname);
-		}
+	if (!v->has_serial)
+		v->has_serial = nx_reply_serial(r, nq, apex, &v->serial, v->primary);
 }
 
 static void use_view(struct waiting *g, const struct nx_authority *auth, const struct view *v)

@@ -265,15 +265,21 @@ static int first_found(const struct nx_view *v, int n, bool *all_same, bool *pos
  * independent primaries (two DNS providers, each serving its own copy of
  * the zone) number their changes apart, and a larger number at one says
  * nothing of the other's. Views whose primary is unknown do not count. */
+static bool same_primary(const struct nx_view *a, const struct nx_view *b)
+{
+	return a->has_serial && b->has_serial && a->primary && b->primary &&
+	       !strcasecmp(a->primary, b->primary);
+}
+
 static bool one_primary(const struct nx_view *v, int n)
 {
-	const char *primary = NULL;
+	const struct nx_view *first = NULL;
 	for (int i = 0; i < n; i++) {
 		if (!v[i].has_serial || !v[i].primary)
 			continue;
-		if (!primary)
-			primary = v[i].primary;
-		else if (strcasecmp(primary, v[i].primary))
+		if (!first)
+			first = &v[i];
+		else if (!same_primary(first, &v[i]))
 			return false;
 	}
 	return true;
@@ -288,12 +294,6 @@ bool nx_settle_needs_serials(const struct nx_view *v, int n)
 		if (v[i].found && !v[i].has_serial)
 			return true;
 	return false;
-}
-
-static bool same_primary(const struct nx_view *a, const struct nx_view *b)
-{
-	return a->has_serial && b->has_serial && a->primary && b->primary &&
-	       !strcasecmp(a->primary, b->primary);
 }
 
 /* Views of several primaries: each primary's own are weighed as one
