@@ -81,12 +81,6 @@ static struct addrinfo *lists[MAX_LISTS];
 static int nlists; /* lists[0..nlists) are registered */
 static int rounds_done, forked; /* rounds the hammer finished, the main thread forked in */
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 static void *hammer(void *arg)
 {
 	(void)arg;
@@ -94,7 +88,7 @@ static void *hammer(void *arg)
 	for (int round = 0; round < ROUNDS; round++) {
 		/* One window per fork: wait (bounded) for the last one's. */
 		for (int i = 0; i < 10000 && __atomic_load_n(&forked, __ATOMIC_SEQ_CST) < round; i++)
-			sleep_ms(1);
+			util_sleep_ms(1);
 		__atomic_store_n(&armed, 1, __ATOMIC_SEQ_CST);
 		/* Build until the table grows (the armed realloc fires). */
 		while (__atomic_load_n(&armed, __ATOMIC_SEQ_CST) &&
@@ -123,7 +117,7 @@ static void *hammer(void *arg)
 	/* Alive until the last child is reaped: ThreadSanitizer counts a
 	 * thread that ended unjoined before a fork as the child's leak. */
 	for (int i = 0; i < 10000 && __atomic_load_n(&forked, __ATOMIC_SEQ_CST) < ROUNDS; i++)
-		sleep_ms(1);
+		util_sleep_ms(1);
 	return NULL;
 }
 
@@ -164,7 +158,7 @@ static void test_fork_in_realloc(void **state)
 	for (int round = 0; round < ROUNDS; round++) {
 		/* Wait (bounded) for the hammer to sit in the window. */
 		for (int i = 0; i < 5000 && !__atomic_load_n(&in_window, __ATOMIC_SEQ_CST); i++)
-			sleep_ms(1);
+			util_sleep_ms(1);
 		if (!__atomic_load_n(&in_window, __ATOMIC_SEQ_CST))
 			break;
 		pid_t pid = fork();
@@ -186,7 +180,7 @@ static void test_fork_in_realloc(void **state)
 		__atomic_store_n(&forked, round + 1, __ATOMIC_SEQ_CST);
 		for (int i = 0; i < 10000 && __atomic_load_n(&rounds_done, __ATOMIC_SEQ_CST) <= round;
 		     i++)
-			sleep_ms(1);
+			util_sleep_ms(1);
 	}
 	__atomic_store_n(&forked, ROUNDS, __ATOMIC_SEQ_CST); /* a hammer left waiting goes on */
 	void *hammer_rc;

@@ -7,14 +7,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts))
-		;
-}
 
 static struct nx_found found_with(int last_octet)
 {
@@ -88,7 +80,7 @@ static void test_memo_expires(void **state)
 	struct nx_found in = found_with(5), out;
 	nx_memo_keep("brief.lab.test/absent", &in, 1);
 	assert_true(nx_memo_recall("brief.lab.test/absent", &out));
-	sleep_ms(1100);
+	util_sleep_ms(1100);
 	assert_false(nx_memo_recall("brief.lab.test/absent", &out));
 }
 
@@ -136,9 +128,9 @@ static uint32_t wait_fn(void *ctx, struct nx_found *out)
 	__atomic_add_fetch(&l->calls, 1, __ATOMIC_SEQ_CST);
 	if (l->hold_until_released)
 		while (!__atomic_load_n(&l->release, __ATOMIC_SEQ_CST))
-			sleep_ms(5);
+			util_sleep_ms(5);
 	else
-		sleep_ms(l->hold_ms);
+		util_sleep_ms(l->hold_ms);
 	*out = found_with(l->address);
 	return l->keep_s;
 }
@@ -176,8 +168,8 @@ static void test_flight_shared_by_threads(void **state)
 		assert_int_equal(pthread_create(&a[i].thread, NULL, ask, &a[i]), 0);
 	}
 	while (__atomic_load_n(&entered, __ATOMIC_SEQ_CST) < 16)
-		sleep_ms(5);
-	sleep_ms(100);
+		util_sleep_ms(5);
+	util_sleep_ms(100);
 	__atomic_store_n(&l.release, 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < 16; i++) {
 		assert_int_equal(pthread_join(a[i].thread, NULL), 0);
@@ -198,7 +190,7 @@ static void test_flight_keys_apart(void **state)
 			     .leader = &held};
 	assert_int_equal(pthread_create(&lead.thread, NULL, ask, &lead), 0);
 	while (!__atomic_load_n(&held.calls, __ATOMIC_SEQ_CST))
-		sleep_ms(5);
+		util_sleep_ms(5);
 	struct leader other = {.keep_s = 0, .address = 2};
 	struct nx_found out;
 	nx_flight_run("two.lab.test/0/0/0", nx_now_ms() + 2000, wait_fn, &other, &out);
@@ -242,7 +234,7 @@ static void test_flight_waiter_leaves_at_its_deadline(void **state)
 			     .leader = &l};
 	assert_int_equal(pthread_create(&lead.thread, NULL, ask, &lead), 0);
 	while (!__atomic_load_n(&l.calls, __ATOMIC_SEQ_CST))
-		sleep_ms(5);
+		util_sleep_ms(5);
 	struct nx_found out;
 	int64_t start = nx_now_ms();
 	nx_flight_run("slow.lab.test/0/0/0", start + 300, wait_fn, &l, &out);
@@ -267,7 +259,7 @@ static void test_flight_abandoned_leader_replaced(void **state)
 			     .leader = &stuck};
 	assert_int_equal(pthread_create(&lead.thread, NULL, ask, &lead), 0);
 	while (!__atomic_load_n(&stuck.calls, __ATOMIC_SEQ_CST))
-		sleep_ms(5);
+		util_sleep_ms(5);
 	struct leader next = {.keep_s = 0, .address = 6};
 	struct nx_found out;
 	nx_flight_run("stuck.lab.test/0/0/0", nx_now_ms() + 5000, wait_fn, &next, &out);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HDR 12
@@ -379,4 +380,11 @@ bool util_check_filled(const char *group, size_t n, size_t size)
 		return true;
 	fprintf(stderr, "%s: %zu tests registered for an array of %zu\n", group, n, size);
 	return false;
+}
+
+void util_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
+	while (nanosleep(&ts, &ts))
+		;
 }

@@ -112,6 +112,9 @@ char *util_capture_end(void);
 /* Frees got, then fails the test unless it was exactly want. */
 void util_expect_text(char *got, const char *want);
 
+/* Sleeps ms milliseconds, whole (resumed after a signal). */
+void util_sleep_ms(long ms);
+
 /* ---- table-driven groups ---- */
 
 /* Appends one test per row of a table whose rows start with
