@@ -51,7 +51,7 @@ B := $(BUILD)
 DEPS_DIR    = $(B)/deps
 LIBCONFIG_A = $(DEPS_DIR)/lib/libconfig.a
 DEPS_LIBS   = $(LIBCONFIG_A)
-CFLAGS     += -I$(DEPS_DIR)/include
+CFLAGS     += -I$(DEPS_DIR)/include -Ishim
 # make musl: the same build with musl-gcc into build-musl/. The shared
 # objects name libc.so.6, which musl's loader maps onto itself, instead of
 # musl's libc.so (on glibc a linker script: fatal to load).
@@ -64,16 +64,17 @@ ifeq ($(FLAVOR),musl)
   SHARED_LIBC = -nodefaultlibs -L$(B)/musl -l:libc.so.6 -lgcc
 endif
 
-ENGINE_SRC = shim/engine.c shim/lookup.c shim/round.c shim/memo.c shim/config.c shim/policy.c shim/message.c shim/probe.c \
-             shim/wait.c shim/authority.c shim/result.c shim/log.c shim/server.c \
-             shim/flight.c shim/escape.c
-ENGINE_OBJ = $(ENGINE_SRC:shim/%.c=$(B)/obj/%.o)
+# shim/ is one engine (shim/engine/) under its front ends: the preload
+# (shim/preload/), the nxretry program (shim/cli/) and the stub resolver
+# (shim/stub/). shim/nxretry.h is the interface they share.
+ENGINE_SRC = $(wildcard shim/engine/*.c)
+ENGINE_OBJ = $(ENGINE_SRC:shim/engine/%.c=$(B)/obj/%.o)
 
 # glibc >= 2.17 for everything shipped (docs/portability.md): the engine and
 # the programs bind each libc function to its oldest version at or below
 # the baseline (a generated header of .symver lines), the engine names
 # libpthread and libdl, where glibc < 2.34 keeps pthread_* and dl*, and the
-# programs start through shim/start.c. Sanitizer builds, and builds on
+# programs start through shim/cli/start.c. Sanitizer builds, and builds on
 # another c-ares (CARES_PREFIX), are not shipped.
 ifeq ($(SANITIZE)$(filter musl,$(FLAVOR))$(CARES_PREFIX),)
   COMPAT_H    = $(B)/glibc-compat.h
@@ -82,7 +83,9 @@ ifeq ($(SANITIZE)$(filter musl,$(FLAVOR))$(CARES_PREFIX),)
   PROG_START  = $(B)/obj/start.o -Wl,--wrap=__libc_start_main
   PORTABLE    = $(B)/portable.ok
 endif
-HOOK_OBJ   = $(B)/obj/hooks.o $(B)/obj/policy.o $(B)/obj/loader.o $(B)/obj/escape.o
+# The preload's own files, and the two engine files it shares (built
+# apart, without FORTIFY).
+HOOK_OBJ   = $(addprefix $(B)/obj/preload/,hooks.o loader.o policy.o escape.o)
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(wildcard tests/unit/test_*.c)))
 
 LIB        = $(B)/libnxretry.so
@@ -92,7 +95,10 @@ ENGINE     = $(B)/libnxretry-engine.so
 all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent \
 	$(if $(filter musl,$(FLAVOR)),,$(B)/conform)
 
-$(B)/obj/%.o: shim/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
+$(B)/obj/%.o: shim/engine/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
+	$(CC) $(CFLAGS) $(COMPAT) -c -o $@ $<
+
+$(B)/obj/start.o: shim/cli/start.c $(COMPAT_H) | $(B)/obj
 	$(CC) $(CFLAGS) $(COMPAT) -c -o $@ $<
 
 $(COMPAT_H): scripts/glibc-compat | $(B)/obj
@@ -110,18 +116,22 @@ $(B)/obj:
 
 # The thin preload's objects: no FORTIFY, whose __*_chk functions musl
 # lacks (a glibc-built preload must not kill a musl process).
-$(HOOK_OBJ): $(B)/obj/%.o: shim/%.c shim/nxretry.h | $(B)/obj
+$(B)/obj/preload/%.o: shim/preload/%.c shim/nxretry.h | $(B)/obj
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
+$(B)/obj/preload/%.o: shim/engine/%.c shim/nxretry.h | $(B)/obj
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
 
 # The thin preload: no c-ares, no libconfig, lazy binding.
-$(LIB): $(HOOK_OBJ) shim/libnxretry.map
-	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/libnxretry.map -o $@ $(HOOK_OBJ) \
+$(LIB): $(HOOK_OBJ) shim/preload/libnxretry.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/preload/libnxretry.map -o $@ $(HOOK_OBJ) \
 		$(SHARED_LIBC)
 
 # The engine: c-ares linked in statically and hidden (Node exports its own
 # ares_* symbols; a dynamic libcares would bind to Node's inside Node).
-$(ENGINE): $(ENGINE_OBJ) shim/engine.map
-	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/engine.map -Wl,--exclude-libs,ALL \
+$(ENGINE): $(ENGINE_OBJ) shim/engine/engine.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/engine/engine.map -Wl,--exclude-libs,ALL \
 		-o $@ $(ENGINE_OBJ) $(CARES_A) $(LIBCONFIG_A) $(ENGINE_LIBS) $(SHARED_LIBC)
 
 # Built once per build directory (scripts/build-deps keeps what exists); the
@@ -143,9 +153,10 @@ $(B)/engine.a: $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 # The nxretry program (no shell needed), --check linked in.
-$(B)/nxretry: shim/wrapper.c shim/check.c shim/check.h $(B)/engine.a $(COMPAT_H) \
+CLI_SRC = $(filter-out shim/cli/start.c,$(wildcard shim/cli/*.c))
+$(B)/nxretry: $(CLI_SRC) $(wildcard shim/cli/*.h) $(B)/engine.a $(COMPAT_H) \
 		$(if $(PROG_START),$(B)/obj/start.o)
-	$(CC) $(CFLAGS) $(COMPAT) -o $@ shim/wrapper.c shim/check.c $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) $(LDFLAGS) -Wl,-z,now $(PROG_START) \
+	$(CC) $(CFLAGS) $(COMPAT) -o $@ $(CLI_SRC) $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) $(LDFLAGS) -Wl,-z,now $(PROG_START) \
 		$(ENGINE_LIBS) -lm
 
 $(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
@@ -158,7 +169,7 @@ $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/conform: $(B)/%: tests/
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a
-	$(CC) $(CFLAGS) -Ishim -o $@ $< tests/unit/util.c $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) \
+	$(CC) $(CFLAGS) -o $@ $< tests/unit/util.c $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) \
 		$(LDFLAGS) $(shell pkg-config --libs cmocka) -lm -ldl -lpthread
 
 deps:
@@ -239,13 +250,13 @@ fuzz-build: $(FUZZ_TARGETS:%=$(B)/fuzz/%) $(B)/fuzz/seeds
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/engine.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer -Ishim -o $@ $< $(B)/engine.a $(CARES_A) \
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/engine.a $(CARES_A) \
 		$(LIBCONFIG_A) $(LDFLAGS) -lm -ldl -lpthread
 
 # The seed writer (tests/fuzz/seeds.c: build-fuzz/fuzz/seeds tests/fuzz/corpus).
 $(B)/fuzz/seeds: tests/fuzz/seeds.c tests/unit/util.c tests/unit/util.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Ishim -o $@ $< tests/unit/util.c $(LDFLAGS) $(shell pkg-config --libs cmocka)
+	$(CC) $(CFLAGS) -o $@ $< tests/unit/util.c $(LDFLAGS) $(shell pkg-config --libs cmocka)
 
 install: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) \

@@ -1,7 +1,8 @@
-/* nxretry engine: internal interfaces.
+/* nxretry: the interface between the engine (shim/engine/) and its front
+ * ends (shim/preload/, shim/cli/, shim/stub/).
  *
  * The data path, one file per step:
- *   hooks.c      the preloaded entry points (thin library, no c-ares)
+ *   hooks.c      the preloaded entry points (preload/: thin, no c-ares)
  *   engine.c     loaded on the first qualifying failure: which lookups it
  *                takes, and what their outcome means for the caller
  *   lookup.c     one name: memos, a shared wait, a CNAME chain
@@ -89,21 +90,21 @@ struct nx_addr {
 };
 
 /* A nameserver address; port in host byte order. */
-struct nx_server {
+struct nx_nameserver {
 	struct nx_addr addr;
 	uint16_t port;
 };
 
-int nx_server_format(const struct nx_server *s, char *buf, size_t len);
-/* Per process, what the servers taught (server.c): addresses that timed
+int nx_nameserver_format(const struct nx_nameserver *s, char *buf, size_t len);
+/* Per process, what the servers taught (nameserver.c): addresses that timed
  * out or were unreachable, the address family that last answered, and a
  * random first server. Reset in a fork child. */
-void nx_server_mark(const struct nx_server *s, bool answered);
-bool nx_server_failed(const struct nx_server *s);
-void nx_server_unmark(const struct nx_server *s);
-int nx_server_family(void); /* the family that answered last, or 0 */
-unsigned nx_server_start(void);
-void nx_server_reset(void);
+void nx_nameserver_mark(const struct nx_nameserver *s, bool answered);
+bool nx_nameserver_failed(const struct nx_nameserver *s);
+void nx_nameserver_unmark(const struct nx_nameserver *s);
+int nx_nameserver_family(void); /* the family that answered last, or 0 */
+unsigned nx_nameserver_start(void);
+void nx_nameserver_reset(void);
 /* RFC 1982: serial a is newer than b (false when equal or undefined). */
 bool nx_serial_newer(uint32_t a, uint32_t b);
 /* What one nameserver said of a name in a round (round.c; check.c shows
@@ -116,7 +117,7 @@ struct nx_view {
 	int naddrs;
 	const char *primary;         /* with the serial: its SOA's MNAME; NULL unknown */
 };
-/* How the views of one round settle (pure, server.c). Serials order the
+/* How the views of one round settle (pure, nameserver.c). Serials order the
  * views when every one has a serial, they are not all equal and the SOAs
  * name one primary (one history of changes): then only the views at the
  * newest serial count. Otherwise the positive views must all have the same
@@ -144,7 +145,7 @@ bool nx_settle_uses(enum nx_settle how); /* AGREE, NEWEST, UNORDERED */
 const char *nx_settle_name(enum nx_settle how);
 int nx_addr_format(const struct nx_addr *a, char *buf, size_t len);
 /* "IP", "IP:port", "[v6]", "[v6]:port"; 0 on success, -1 if not numeric. */
-int nx_server_parse(const char *text, struct nx_server *out);
+int nx_nameserver_parse(const char *text, struct nx_nameserver *out);
 
 /* ---- message.c ---- */
 enum { NX_T_A = 1, NX_T_NS = 2, NX_T_CNAME = 5, NX_T_SOA = 6, NX_T_AAAA = 28 };
@@ -214,7 +215,7 @@ enum nx_level { NX_LOG_OFF, NX_LOG_ERROR, NX_LOG_WARN, NX_LOG_INFO, NX_LOG_DEBUG
 
 struct nx_zone {
 	char suffix[NX_NAMEMAX];
-	struct nx_server servers[NX_MAXSERVERS]; /* pinned, numeric */
+	struct nx_nameserver servers[NX_MAXSERVERS]; /* pinned, numeric */
 	int nservers;
 	char server_names[NX_MAXNS][NX_NAMEMAX]; /* pinned, by host name */
 	uint16_t server_name_ports[NX_MAXNS];
@@ -292,20 +293,20 @@ uint16_t nx_random_id(void);
 /* Sends one query per qtype to one server (RD as given) and waits for all
  * replies, at most timeout_ms and never past deadline_ms (nx_now_ms clock).
  * Replies are classified into out[i]. Returns 0, or -1 on a local error. */
-int nx_probe(const struct nx_server *server, const char *name, const int *qtypes,
+int nx_probe(const struct nx_nameserver *server, const char *name, const int *qtypes,
 	     int nq, bool rd, int timeout_ms, int64_t deadline_ms, struct nx_reply *out);
 
 /* ---- authority.c ---- */
 struct nx_authority {
 	char apex[NX_NAMEMAX];
-	struct nx_server servers[NX_MAXSERVERS];
+	struct nx_nameserver servers[NX_MAXSERVERS];
 	int host[NX_MAXSERVERS]; /* the nameserver (by name) servers[i] is an address of */
 	int nservers, nhosts;    /* hosts numbered 0..nhosts-1; a host may have no address */
 	int64_t expires_ms;
 };
 
 /* The system resolver's servers (resolv.conf nameserver lines, port 53). */
-int nx_system_servers(const char *path, struct nx_server *out, int max);
+int nx_system_servers(const char *path, struct nx_nameserver *out, int max);
 /* Finds the authoritative servers for the configured zone (pinned or
  * discovered through the system resolver, cached by TTL). 0 or -1. */
 int nx_authority_for(const struct nx_config *c, const struct nx_zone *zone,

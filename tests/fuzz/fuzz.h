@@ -276,7 +276,7 @@ static inline void fuzz_check_config(const struct nx_config *c)
 		for (int s = 0; s < z->nservers; s++) {
 			char text[64];
 			FUZZ_CHECK(z->servers[s].port > 0);
-			FUZZ_CHECK(nx_server_format(&z->servers[s], text, sizeof text) == 0);
+			FUZZ_CHECK(nx_nameserver_format(&z->servers[s], text, sizeof text) == 0);
 		}
 		FUZZ_CHECK(z->nserver_names >= 0 && z->nserver_names <= NX_MAXNS);
 		for (int s = 0; s < z->nserver_names; s++) {

@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(a->nservers <= r->nglue);
 	FUZZ_CHECK(r->nns == 32 || unglued >> r->nns == 0);
 	for (int i = 0; i < a->nservers; i++) {
-		const struct nx_server *s = &a->servers[i];
+		const struct nx_nameserver *s = &a->servers[i];
 		FUZZ_CHECK(s->port == 53);
 		FUZZ_CHECK(s->addr.family == AF_INET || s->addr.family == AF_INET6);
 		bool from_glue = false;

@@ -1,4 +1,4 @@
-/* Nameserver strings (server.c, config.c): numeric servers parsed and
+/* Nameserver strings (nameserver.c, config.c): numeric servers parsed and
  * printed back, the same string as a pinned nameserver in a configuration
  * file (numeric, or a host name with a port), and resolv.conf text.
  *
@@ -38,8 +38,8 @@ static void check_pinned(const char *text)
 	}
 	if (path) {
 		nx_config_defaults(c);
-		struct nx_server s;
-		bool numeric = nx_server_parse(text, &s) == 0;
+		struct nx_nameserver s;
+		bool numeric = nx_nameserver_parse(text, &s) == 0;
 		if (nx_config_read_file(c, path) == 0) {
 			fuzz_check_config(c);
 			FUZZ_CHECK(c->nzones == 1);
@@ -68,13 +68,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!text || !resolv)
 		goto out;
 
-	struct nx_server s, again;
-	if (nx_server_parse(text, &s) == 0) {
+	struct nx_nameserver s, again;
+	if (nx_nameserver_parse(text, &s) == 0) {
 		char printed[64];
 		FUZZ_CHECK(s.addr.family == AF_INET || s.addr.family == AF_INET6);
 		FUZZ_CHECK(s.port > 0);
-		FUZZ_CHECK(nx_server_format(&s, printed, sizeof printed) == 0);
-		FUZZ_CHECK(nx_server_parse(printed, &again) == 0);
+		FUZZ_CHECK(nx_nameserver_format(&s, printed, sizeof printed) == 0);
+		FUZZ_CHECK(nx_nameserver_parse(printed, &again) == 0);
 		FUZZ_CHECK(again.port == s.port && again.addr.family == s.addr.family &&
 			   !memcmp(again.addr.bytes, s.addr.bytes, 16));
 	}
@@ -82,13 +82,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	const char *path = fuzz_file(resolv, strlen(resolv));
 	if (path) {
-		struct nx_server *sys = malloc(sizeof *sys * (size_t)(max ? max : 1));
+		struct nx_nameserver *sys = malloc(sizeof *sys * (size_t)(max ? max : 1));
 		int n = sys ? nx_system_servers(path, sys, max) : 0;
 		FUZZ_CHECK(n >= 0 && n <= max && (max == 0 || n >= 1));
 		for (int i = 0; i < n; i++) {
 			char printed[64];
 			FUZZ_CHECK(sys[i].port == 53);
-			FUZZ_CHECK(nx_server_format(&sys[i], printed, sizeof printed) == 0);
+			FUZZ_CHECK(nx_nameserver_format(&sys[i], printed, sizeof printed) == 0);
 		}
 		free(sys);
 	}

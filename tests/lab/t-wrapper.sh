@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The nxretry program (shim/wrapper.c, built beside the library under test): option parsing and its
+# The nxretry program (shim/cli/nxretry.c, built beside the library under test): option parsing and its
 # errors (exact lines on stderr, exit 2), the environment it gives the command (LD_PRELOAD and GODEBUG
 # appended to, NXRETRY_*), exec (exit status, signal and PID are the command's; usable as a container
 # entrypoint with only NXRETRY_ZONES set, with no shell anywhere), the warning for static binaries,

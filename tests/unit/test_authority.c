@@ -189,9 +189,9 @@ static void test_glue(void **state)
 	assert_int_equal(unglued, 1u << 1); /* ns2.example.net */
 	assert_int_equal(a->nservers, 2);
 	char text[64];
-	assert_int_equal(nx_server_format(&a->servers[0], text, sizeof text), 0);
+	assert_int_equal(nx_nameserver_format(&a->servers[0], text, sizeof text), 0);
 	assert_string_equal(text, "192.0.2.1");
-	assert_int_equal(nx_server_format(&a->servers[1], text, sizeof text), 0);
+	assert_int_equal(nx_nameserver_format(&a->servers[1], text, sizeof text), 0);
 	assert_string_equal(text, "2001:db8::1");
 	free(r);
 	free(a);

@@ -52,7 +52,7 @@ struct seen {
 
 struct server {
 	int udp, tcp, stop[2];
-	struct nx_server addr;
+	struct nx_nameserver addr;
 	enum mode mode;
 	pthread_t thread;
 	pthread_mutex_t lock;

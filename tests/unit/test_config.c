@@ -30,7 +30,7 @@ static const char *fake_getenv(const char *name)
 
 /* ---- expected configurations ---- */
 
-static void server(struct nx_server *s, const char *ip, uint16_t port)
+static void server(struct nx_nameserver *s, const char *ip, uint16_t port)
 {
 	memset(s, 0, sizeof *s);
 	s->addr.family = strchr(ip, ':') ? AF_INET6 : AF_INET;

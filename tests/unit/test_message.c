@@ -1003,7 +1003,7 @@ static void test_classify_every_prefix(void **state)
 }
 
 /* The SOA's MNAME is kept, in canonical form: servers whose SOAs name one
- * primary share one history of serials (server.c's settling). */
+ * primary share one history of serials (nameserver.c's settling). */
 static void test_classify_soa_mname(void **state)
 {
 	(void)state;

@@ -1,4 +1,4 @@
-/* server.c: RFC 1982 serial comparison, and how the views of one round
+/* nameserver.c: RFC 1982 serial comparison, and how the views of one round
  * settle (nx_settle_views): agreement, the newest serial, positive views
  * that must agree when serials cannot order them. */
 #include "util.h"

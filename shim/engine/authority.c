@@ -123,7 +123,7 @@ static bool recall(const char *suffix, const char *name, struct nx_authority *ou
 static enum nx_status ask_system(const struct nx_config *c, const char *name, const int *qtypes,
 				 int nq, int64_t deadline_ms, struct nx_reply *out)
 {
-	struct nx_server sys[3]; /* MAXNS in glibc's resolver */
+	struct nx_nameserver sys[3]; /* MAXNS in glibc's resolver */
 	int n = nx_system_servers(RESOLV_CONF, sys, 3);
 	/* A recursive resolver may have to walk the tree: give it longer. */
 	int timeout_ms = (int)(c->query_timeout * 1000 * 2.5);
@@ -150,7 +150,7 @@ static void add_server(struct nx_authority *a, const struct nx_addr *addr, uint1
 			return;
 	if (a->nservers < NX_MAXSERVERS) {
 		a->host[a->nservers] = host;
-		a->servers[a->nservers++] = (struct nx_server){*addr, port};
+		a->servers[a->nservers++] = (struct nx_nameserver){*addr, port};
 		if (host >= a->nhosts)
 			a->nhosts = host + 1;
 	}
@@ -199,7 +199,7 @@ uint32_t nx_authority_glue(const struct nx_reply *ns, struct nx_authority *a)
  * by address. */
 static bool server_before(const struct nx_authority *a, int i, int j)
 {
-	const struct nx_server *x = &a->servers[i], *y = &a->servers[j];
+	const struct nx_nameserver *x = &a->servers[i], *y = &a->servers[j];
 	if (a->host[i] != a->host[j])
 		return a->host[i] < a->host[j];
 	if (x->addr.family != y->addr.family)
@@ -215,7 +215,7 @@ static void sort_servers(struct nx_authority *a)
 {
 	for (int i = 1; i < a->nservers; i++)
 		for (int j = i; j > 0 && server_before(a, j, j - 1); j--) {
-			struct nx_server s = a->servers[j];
+			struct nx_nameserver s = a->servers[j];
 			int h = a->host[j];
 			a->servers[j] = a->servers[j - 1];
 			a->host[j] = a->host[j - 1];
@@ -358,7 +358,7 @@ int nx_authority_for(const struct nx_config *c, const struct nx_zone *zone, cons
 		size_t used = 0;
 		for (int i = 0; i < out->nservers && used < sizeof list - 48; i++) {
 			char s[64];
-			nx_server_format(&out->servers[i], s, sizeof s);
+			nx_nameserver_format(&out->servers[i], s, sizeof s);
 			used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? " " : "", s);
 		}
 		nx_log(NX_LOG_DEBUG, "%s: zone %s, servers %s", zone->suffix, out->apex, list);

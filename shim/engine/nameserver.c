@@ -15,7 +15,7 @@ int nx_addr_format(const struct nx_addr *a, char *buf, size_t len)
 	return inet_ntop(a->family, a->bytes, buf, (socklen_t)len) ? 0 : -1;
 }
 
-int nx_server_format(const struct nx_server *s, char *buf, size_t len)
+int nx_nameserver_format(const struct nx_nameserver *s, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN];
 	if (nx_addr_format(&s->addr, ip, sizeof ip))
@@ -42,7 +42,7 @@ static bool parse_port(const char *text, uint16_t *port)
 	return true;
 }
 
-int nx_server_parse(const char *text, struct nx_server *out)
+int nx_nameserver_parse(const char *text, struct nx_nameserver *out)
 {
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *port = NULL;
@@ -84,7 +84,7 @@ int nx_server_parse(const char *text, struct nx_server *out)
 	return 0;
 }
 
-int nx_system_servers(const char *path, struct nx_server *out, int max)
+int nx_system_servers(const char *path, struct nx_nameserver *out, int max)
 {
 	FILE *f = fopen(path, "re");
 	/* Whole lines, as glibc reads them: the tail of a long search or
@@ -105,7 +105,7 @@ int nx_system_servers(const char *path, struct nx_server *out, int max)
 		char *scope = strchr(val, '%'); /* fe80::1%eth0: link scope not kept */
 		if (scope)
 			*scope = 0;
-		struct nx_server s = {.port = 53};
+		struct nx_nameserver s = {.port = 53};
 		if (inet_aton(val, (struct in_addr *)s.addr.bytes)) /* "127.0.53" too, as glibc */
 			s.addr.family = AF_INET;
 		else if (inet_pton(AF_INET6, val, s.addr.bytes) == 1)
@@ -119,7 +119,7 @@ int nx_system_servers(const char *path, struct nx_server *out, int max)
 		fclose(f);
 	/* glibc's default when resolv.conf names no server. */
 	if (n == 0 && max > 0) {
-		out[0] = (struct nx_server){.addr.family = AF_INET, .port = 53};
+		out[0] = (struct nx_nameserver){.addr.family = AF_INET, .port = 53};
 		inet_pton(AF_INET, "127.0.0.1", out[0].addr.bytes);
 		n = 1;
 	}
@@ -133,19 +133,19 @@ int nx_system_servers(const char *path, struct nx_server *out, int max)
 #define FAILED_MAX 32
 
 static pthread_mutex_t strategy_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct nx_server failed[FAILED_MAX];
+static struct nx_nameserver failed[FAILED_MAX];
 static int nfailed;
 static int answered_family;
 static unsigned start;
 static bool start_chosen;
 
-static bool same_server(const struct nx_server *a, const struct nx_server *b)
+static bool same_server(const struct nx_nameserver *a, const struct nx_nameserver *b)
 {
 	return a->port == b->port && a->addr.family == b->addr.family &&
 	       !memcmp(a->addr.bytes, b->addr.bytes, sizeof a->addr.bytes);
 }
 
-static int failed_index(const struct nx_server *s)
+static int failed_index(const struct nx_nameserver *s)
 {
 	for (int i = 0; i < nfailed; i++)
 		if (same_server(&failed[i], s))
@@ -153,7 +153,7 @@ static int failed_index(const struct nx_server *s)
 	return -1;
 }
 
-void nx_server_mark(const struct nx_server *s, bool answered)
+void nx_nameserver_mark(const struct nx_nameserver *s, bool answered)
 {
 	pthread_mutex_lock(&strategy_lock);
 	int i = failed_index(s);
@@ -169,7 +169,7 @@ void nx_server_mark(const struct nx_server *s, bool answered)
 	pthread_mutex_unlock(&strategy_lock);
 }
 
-void nx_server_unmark(const struct nx_server *s)
+void nx_nameserver_unmark(const struct nx_nameserver *s)
 {
 	pthread_mutex_lock(&strategy_lock);
 	int i = failed_index(s);
@@ -178,7 +178,7 @@ void nx_server_unmark(const struct nx_server *s)
 	pthread_mutex_unlock(&strategy_lock);
 }
 
-bool nx_server_failed(const struct nx_server *s)
+bool nx_nameserver_failed(const struct nx_nameserver *s)
 {
 	pthread_mutex_lock(&strategy_lock);
 	bool f = failed_index(s) >= 0;
@@ -186,7 +186,7 @@ bool nx_server_failed(const struct nx_server *s)
 	return f;
 }
 
-int nx_server_family(void)
+int nx_nameserver_family(void)
 {
 	pthread_mutex_lock(&strategy_lock);
 	int f = answered_family;
@@ -196,7 +196,7 @@ int nx_server_family(void)
 
 /* Where this process's rounds start: random, so that many processes
  * waiting for one name spread over the zone's servers. */
-unsigned nx_server_start(void)
+unsigned nx_nameserver_start(void)
 {
 	pthread_mutex_lock(&strategy_lock);
 	if (!start_chosen) {
@@ -208,7 +208,7 @@ unsigned nx_server_start(void)
 	return s;
 }
 
-void nx_server_reset(void)
+void nx_nameserver_reset(void)
 {
 	pthread_mutex_init(&strategy_lock, NULL);
 	nfailed = 0;

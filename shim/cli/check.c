@@ -4,7 +4,7 @@
  * and what nxretry would return. The zone's servers are found and
  * delegations followed as the library does (authority.c), and their views
  * weighed by the same rule (nx_settle_views). Linked into the nxretry
- * program (shim/wrapper.c), which has set the NXRETRY_* environment first. */
+ * program (shim/cli/nxretry.c), which has set the NXRETRY_* environment first. */
 #include "check.h"
 #include "nxretry.h"
 
@@ -72,7 +72,7 @@ struct host {
  * referral. An address whose name cannot be told keeps "?". */
 static void name_hosts(const struct nx_config *cfg, const struct nx_zone *zone,
 		       const struct nx_authority *auth, const struct nx_reply *ns,
-		       const struct nx_server *sys, int nsys, int64_t deadline, struct host *hosts)
+		       const struct nx_nameserver *sys, int nsys, int64_t deadline, struct host *hosts)
 {
 	for (int h = 0; h < auth->nhosts; h++)
 		snprintf(hosts[h].name, sizeof hosts[h].name, "?");
@@ -80,7 +80,7 @@ static void name_hosts(const struct nx_config *cfg, const struct nx_zone *zone,
 		for (int i = 0; i < auth->nservers; i++) {
 			int h = auth->host[i];
 			if (h < zone->nservers)
-				nx_server_format(&zone->servers[h], hosts[h].name, sizeof hosts[h].name);
+				nx_nameserver_format(&zone->servers[h], hosts[h].name, sizeof hosts[h].name);
 			else
 				snprintf(hosts[h].name, sizeof hosts[h].name, "%s",
 					 zone->server_names[h - zone->nservers]);
@@ -147,7 +147,7 @@ int nx_check(const char *arg)
 
 	printf("name:       %s\n", name);
 	/* The resolvers in turn, as libc would: the first definitive answer. */
-	struct nx_server sys[3];
+	struct nx_nameserver sys[3];
 	int nsys = nx_system_servers("/etc/resolv.conf", sys, 3);
 	struct nx_reply *rr = calloc(5, sizeof *rr); /* [2] the resolver's, [2] a server's, [1] */
 	struct host *hosts = calloc(NX_MAXSERVERS, sizeof *hosts);
@@ -160,7 +160,7 @@ int nx_check(const char *arg)
 	rr[0].status = rr[1].status = NX_TIMEOUT;
 	char who[64] = "?";
 	for (int i = 0; i < nsys; i++) {
-		nx_server_format(&sys[i], who, sizeof who);
+		nx_nameserver_format(&sys[i], who, sizeof who);
 		nx_probe(&sys[i], name, both, 2, true, 3000, deadline, rr);
 		enum nx_status st = rr[0].status;
 		if (st == NX_ANSWER || st == NX_NXDOMAIN || st == NX_NODATA || st == NX_CNAME)
@@ -218,7 +218,7 @@ again:
 			if (auth.host[i] != h)
 				continue;
 			char s[64];
-			nx_server_format(&auth.servers[i], s, sizeof s);
+			nx_nameserver_format(&auth.servers[i], s, sizeof s);
 			printf("%s%s", shown++ ? " " : "", s);
 		}
 		printf(")");
@@ -230,7 +230,7 @@ again:
 			if (auth.host[i] != h)
 				continue;
 			char s[64];
-			nx_server_format(&auth.servers[i], s, sizeof s);
+			nx_nameserver_format(&auth.servers[i], s, sizeof s);
 			nx_probe(&auth.servers[i], name, both, 2, false, 2000, deadline, r);
 			if (r[0].status == NX_REFERRAL && strcmp(r[0].next, auth.apex) &&
 			    nx_name_under(r[0].next, auth.apex)) {
@@ -369,7 +369,7 @@ again:
 		       bound);
 		print_found(views[st.use].addrs, views[st.use].naddrs);
 		char from[64];
-		nx_server_format(&auth.servers[hosts[vh[st.use]].server], from, sizeof from);
+		nx_nameserver_format(&auth.servers[hosts[vh[st.use]].server], from, sizeof from);
 		printf(" now (from %s)%s\n", from,
 		       zone == &guessed ? ", once its zone is in NXRETRY_ZONES" : "");
 		rc = 0;

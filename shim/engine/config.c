@@ -124,8 +124,8 @@ static int add_nameserver(const struct reader *r, const config_setting_t *s, str
 	const char *text = get_string(r, s);
 	if (!text)
 		return -1;
-	struct nx_server server;
-	if (nx_server_parse(text, &server) == 0) {
+	struct nx_nameserver server;
+	if (nx_nameserver_parse(text, &server) == 0) {
 		if (z->nservers >= NX_MAXSERVERS)
 			return bad(r, s, "nameservers", "too many addresses");
 		z->servers[z->nservers++] = server;

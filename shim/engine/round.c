@@ -94,9 +94,9 @@ static int take_answer(const struct nx_query *q, const struct nx_reply *r, int n
  * that last answered when there is a choice; -1 when none is left. */
 static int pick_address(const struct nx_authority *a, int h, bool failed_too)
 {
-	int family = nx_server_family(), best = -1, best_score = 2;
+	int family = nx_nameserver_family(), best = -1, best_score = 2;
 	for (int i = 0; i < a->nservers; i++) {
-		if (a->host[i] != h || (!failed_too && nx_server_failed(&a->servers[i])))
+		if (a->host[i] != h || (!failed_too && nx_nameserver_failed(&a->servers[i])))
 			continue;
 		int score = family && a->servers[i].addr.family != family;
 		if (score < best_score)
@@ -108,7 +108,7 @@ static int pick_address(const struct nx_authority *a, int h, bool failed_too)
 /* Does the server have an address of the type(s) not asked? A NODATA
  * only ends the wait then: a name with no address at all (an empty
  * non-terminal, a TXT-only name) is waited for as if it did not exist. */
-static bool other_family_there(const struct waiting *g, const struct nx_server *s, int nq,
+static bool other_family_there(const struct waiting *g, const struct nx_nameserver *s, int nq,
 			       struct nx_reply *r)
 {
 	const struct nx_query *q = g->q;
@@ -136,11 +136,11 @@ static void use_view(struct waiting *g, const struct nx_authority *auth, const s
 {
 	*g->out = v->found;
 	g->w->ttl = v->ttl;
-	nx_server_format(&auth->servers[v->server], g->w->server, sizeof g->w->server);
+	nx_nameserver_format(&auth->servers[v->server], g->w->server, sizeof g->w->server);
 }
 
 /* The views of one round, where one or more servers gave addresses,
- * weighed by nx_settle_views (server.c): all agreeing, the newest by SOA
+ * weighed by nx_settle_views (nameserver.c): all agreeing, the newest by SOA
  * serial (RFC 1982), or, when serials cannot order them (equal, as Route
  * 53's, or missing), the positive ones agreeing. A disagreement is said
  * once per lookup, at info. */
@@ -170,11 +170,11 @@ static enum round settle(struct waiting *g, const struct nx_authority *auth, int
 	enum nx_settle how = nx_settle_views(nv, n, &st);
 	char who[64] = "", a0[64] = "", a1[64] = "";
 	if (st.newest >= 0)
-		nx_server_format(&auth->servers[v[st.newest].server], who, sizeof who);
+		nx_nameserver_format(&auth->servers[v[st.newest].server], who, sizeof who);
 	if (st.a >= 0)
-		nx_server_format(&auth->servers[v[st.a].server], a0, sizeof a0);
+		nx_nameserver_format(&auth->servers[v[st.a].server], a0, sizeof a0);
 	if (st.b >= 0)
-		nx_server_format(&auth->servers[v[st.b].server], a1, sizeof a1);
+		nx_nameserver_format(&auth->servers[v[st.b].server], a1, sizeof a1);
 	if (nx_settle_uses(how)) {
 		if (how == NX_SETTLE_NEWEST)
 			nx_log(NX_LOG_INFO, "%s: the servers disagree; the newest (serial %u, %s) has the "
@@ -202,11 +202,11 @@ static enum round settle(struct waiting *g, const struct nx_authority *auth, int
 static int choose(const struct nx_authority *auth, unsigned rot, int chosen[NX_MAXSERVERS])
 {
 	int n = 0;
-	unsigned first = nx_server_start() + rot;
+	unsigned first = nx_nameserver_start() + rot;
 	for (int pass = 0; pass < 2 && !n; pass++) {
 		if (pass) /* every address failed: they are all tried again */
 			for (int i = 0; i < auth->nservers; i++)
-				nx_server_unmark(&auth->servers[i]);
+				nx_nameserver_unmark(&auth->servers[i]);
 		for (int k = 0; k < auth->nhosts && n < NX_MAXSERVERS; k++) {
 			int h = (int)((first + (unsigned)k) % (unsigned)auth->nhosts);
 			int si = pick_address(auth, h, pass == 1);
@@ -231,7 +231,7 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 	int refused = 0, nviews = 0, npos = 0, nneg = 0;
 	g->replied = false;
 	for (int c = 0; c < nchosen; c++) {
-		const struct nx_server *s = &auth->servers[chosen[c]];
+		const struct nx_nameserver *s = &auth->servers[chosen[c]];
 		if (nx_now_ms() >= q->deadline_ms)
 			break;
 		/* NXDOMAIN denies every type of the name (RFC 8020): while the
@@ -243,9 +243,9 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 		bool silent = true;
 		for (int i = 0; i < nq; i++)
 			silent &= r[i].status == NX_TIMEOUT || r[i].status == NX_UNREACHABLE;
-		nx_server_mark(s, !silent);
+		nx_nameserver_mark(s, !silent);
 		char name[64];
-		nx_server_format(s, name, sizeof name);
+		nx_nameserver_format(s, name, sizeof name);
 		if (silent) {
 			nx_log(NX_LOG_DEBUG, "%s: %s: %s (skipped from now on while others answer)",
 			       q->name, name, nx_status_name(r[0].status));

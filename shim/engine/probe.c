@@ -169,11 +169,11 @@ static int on_socket(ares_socket_t fd, int type, void *data)
 	return ARES_SUCCESS;
 }
 
-static int set_server(ares_channel ch, const struct nx_server *server)
+static int set_server(ares_channel ch, const struct nx_nameserver *server)
 {
 #if CARES_DNSREC
 	char text[64];
-	if (nx_server_format(server, text, sizeof text))
+	if (nx_nameserver_format(server, text, sizeof text))
 		return -1;
 	return ares_set_servers_ports_csv(ch, text) == ARES_SUCCESS ? 0 : -1;
 #else
@@ -190,7 +190,7 @@ static int set_server(ares_channel ch, const struct nx_server *server)
 #endif
 }
 
-static int open_channel(ares_channel *ch, const struct nx_server *server, int timeout_ms,
+static int open_channel(ares_channel *ch, const struct nx_nameserver *server, int timeout_ms,
 			struct sockset *socks)
 {
 	struct ares_options o;
@@ -237,7 +237,7 @@ static int remaining(const struct pending *p, int nq)
 	return n;
 }
 
-int nx_probe(const struct nx_server *server, const char *name, const int *qtypes, int nq,
+int nx_probe(const struct nx_nameserver *server, const char *name, const int *qtypes, int nq,
 	     bool rd, int timeout_ms, int64_t deadline_ms, struct nx_reply *out)
 {
 	struct pending p[4];

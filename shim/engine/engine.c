@@ -45,7 +45,7 @@ static void after_fork_parent(void)
 
 static void after_fork_child(void)
 {
-	nx_server_reset();
+	nx_nameserver_reset();
 	nx_authority_reset();
 	nx_result_reset();
 	nx_memo_reset();

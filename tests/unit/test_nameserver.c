@@ -1,4 +1,4 @@
-/* server.c: nameserver addresses in text, and resolv.conf's list. */
+/* nameserver.c: nameserver addresses in text, and resolv.conf's list. */
 #include "util.h"
 
 #include "nxretry.h"
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- nx_server_parse, then nx_server_format ---- */
+/* ---- nx_nameserver_parse, then nx_nameserver_format ---- */
 
 struct parse_case {
 	const char *name;
@@ -16,7 +16,7 @@ struct parse_case {
 	bool ok;
 	const char *ip; /* the address, in inet_pton form */
 	uint16_t port;
-	const char *formatted; /* nx_server_format of the result */
+	const char *formatted; /* nx_nameserver_format of the result */
 };
 
 static const struct parse_case parse_cases[] = {
@@ -74,11 +74,11 @@ static const struct parse_case parse_cases[] = {
 static void test_parse(void **state)
 {
 	const struct parse_case *t = *state;
-	struct nx_server s;
+	struct nx_nameserver s;
 	memset(&s, 0xa5, sizeof s);
-	int rc = nx_server_parse(t->text, &s);
+	int rc = nx_nameserver_parse(t->text, &s);
 	if (rc != (t->ok ? 0 : -1))
-		fail_msg("nx_server_parse(\"%s\") = %d", t->text, rc);
+		fail_msg("nx_nameserver_parse(\"%s\") = %d", t->text, rc);
 	if (!t->ok)
 		return;
 	int family = strchr(t->ip, ':') ? AF_INET6 : AF_INET;
@@ -89,11 +89,11 @@ static void test_parse(void **state)
 	assert_int_equal(s.port, t->port);
 
 	char text[64];
-	assert_int_equal(nx_server_format(&s, text, sizeof text), 0);
+	assert_int_equal(nx_nameserver_format(&s, text, sizeof text), 0);
 	assert_string_equal(text, t->formatted);
 	/* And back: the formatted text parses to the same server. */
-	struct nx_server again;
-	assert_int_equal(nx_server_parse(text, &again), 0);
+	struct nx_nameserver again;
+	assert_int_equal(nx_nameserver_parse(text, &again), 0);
 	assert_int_equal(again.addr.family, s.addr.family);
 	assert_memory_equal(again.addr.bytes, s.addr.bytes, 16);
 	assert_int_equal(again.port, s.port);
@@ -102,17 +102,17 @@ static void test_parse(void **state)
 static void test_format_buffer(void **state)
 {
 	(void)state;
-	struct nx_server s;
+	struct nx_nameserver s;
 	char buf[64];
-	assert_int_equal(nx_server_parse("[2001:db8::1]:5353", &s), 0);
+	assert_int_equal(nx_nameserver_parse("[2001:db8::1]:5353", &s), 0);
 	size_t need = strlen("[2001:db8::1]:5353") + 1;
-	assert_int_equal(nx_server_format(&s, buf, need), 0);
+	assert_int_equal(nx_nameserver_format(&s, buf, need), 0);
 	assert_string_equal(buf, "[2001:db8::1]:5353");
-	assert_int_equal(nx_server_format(&s, buf, need - 1), -1);
-	assert_int_equal(nx_server_parse("192.0.2.1", &s), 0);
-	assert_int_equal(nx_server_format(&s, buf, 10), 0);
+	assert_int_equal(nx_nameserver_format(&s, buf, need - 1), -1);
+	assert_int_equal(nx_nameserver_parse("192.0.2.1", &s), 0);
+	assert_int_equal(nx_nameserver_format(&s, buf, 10), 0);
 	assert_string_equal(buf, "192.0.2.1");
-	assert_int_equal(nx_server_format(&s, buf, 9), -1);
+	assert_int_equal(nx_nameserver_format(&s, buf, 9), -1);
 }
 
 static void test_addr_format(void **state)
@@ -186,7 +186,7 @@ static const struct resolv_case resolv_cases[] = {
 static void check_resolv(const char *text, int max, const char *const servers[4])
 {
 	char *path = text ? util_temp_file(text) : NULL;
-	struct nx_server out[5];
+	struct nx_nameserver out[5];
 	memset(out, 0xa5, sizeof out);
 	int n = nx_system_servers(path ? path : "/nonexistent/resolv.conf", out, max);
 	util_temp_remove(path);
@@ -255,7 +255,7 @@ static void test_resolv_long_line(void **state)
 static void test_resolv_max_zero(void **state)
 {
 	(void)state;
-	struct nx_server out[1];
+	struct nx_nameserver out[1];
 	memset(out, 0xa5, sizeof out);
 	assert_int_equal(nx_system_servers("/nonexistent/resolv.conf", out, 0), 0);
 	unsigned char untouched[sizeof out[0]];
