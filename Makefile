@@ -172,6 +172,11 @@ $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine
 	$(CC) $(CFLAGS) -o $@ $< tests/unit/util.c $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) \
 		$(LDFLAGS) $(shell pkg-config --libs cmocka) -lm -ldl -lpthread
 
+# loader.c is the preload's, not the engine's: its test compiles it in.
+$(B)/test_loader: tests/unit/test_loader.c shim/preload/loader.c tests/unit/util.c tests/unit/util.h $(B)/engine.a
+	$(CC) $(CFLAGS) -o $@ $< shim/preload/loader.c tests/unit/util.c $(B)/engine.a $(CARES_A) \
+		$(LIBCONFIG_A) $(LDFLAGS) $(shell pkg-config --libs cmocka) -lm -ldl -lpthread
+
 deps:
 	@scripts/install-deps --check || scripts/install-deps
 
