@@ -14,9 +14,12 @@
 
 #include <dlfcn.h> /* RTLD_* values only: the same in glibc and musl */
 #include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 #if __SIZEOF_POINTER__ == 8
 #define ST_TYPE ELF64_ST_TYPE
@@ -247,11 +250,65 @@ bool nx_libc_is_glibc(void)
 	return walk(WALK_ALL, "gnu_get_libc_version", NULL) != NULL;
 }
 
+/* The file the kernel mapped at address a, from its line in
+ * /proc/self/maps ("lo-hi perms offset dev inode   path", the path to the
+ * end of the line), read a piece at a time: no line is held whole. */
+static bool mapped_path(ElfW(Addr) a, char *out, size_t size)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char buf[256];
+	int field = 0;
+	bool gap = false, upper = false, hit = false, done = false, full = false;
+	ElfW(Addr) lo = 0, hi = 0;
+	size_t len = 0;
+	while (!done) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n && !done; i++) {
+			char c = buf[i];
+			if (c == '\n') {
+				done = hit;
+				field = 0;
+				gap = upper = hit = false;
+				lo = hi = 0;
+			} else if (field < 5 && c == ' ') {
+				gap = true;
+			} else {
+				if (gap && ++field == 1)
+					hit = lo <= a && a < hi;
+				gap = false;
+				if (field == 0 && c == '-')
+					upper = true;
+				else if (field == 0) {
+					ElfW(Addr) *x = upper ? &hi : &lo;
+					*x = *x << 4 | (ElfW(Addr))(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+				} else if (field == 5 && hit && len + 1 < size)
+					out[len++] = c;
+				else if (field == 5 && hit)
+					full = true;
+			}
+		}
+	}
+	close(fd);
+	out[len] = '\0';
+	return done && !full && out[0] == '/';
+}
+
+/* This library's absolute file name: the kernel's, since the name ld.so
+ * was given (dlpi_name) may be relative to a directory the program has
+ * left; without /proc, that name when it is absolute. */
 bool nx_self_path(char *out, size_t size)
 {
+	if (size && mapped_path((ElfW(Addr))nx_self_path, out, size))
+		return true;
 	struct search s = {WALK_SELF_PATH, NULL, NULL, false, 0, NULL, out, size};
 	dl_iterate_phdr(visit, &s);
-	return s.found != NULL && *out;
+	return s.found != NULL && *out == '/';
 }
 
 /* glibc >= 2.34 and musl define dlopen in libc; older glibc in libdl.so.2
@@ -261,6 +318,9 @@ void *nx_load_object(const char *path, const char *symbol, const char **why)
 {
 	void *(*open)(const char *, int);
 	char *(*error)(void);
+	*why = "not an absolute path"; /* dlopen would search, or read the working directory */
+	if (path[0] != '/')
+		return NULL;
 	void *f = walk(WALK_ALL, "dlopen", NULL);
 	if (!f)
 		f = walk(WALK_ALL, "__libc_dlopen_mode", NULL);

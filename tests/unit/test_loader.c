@@ -9,9 +9,12 @@
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <limits.h>
 #include <link.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 #ifndef STT_GNU_IFUNC
 #define STT_GNU_IFUNC 10
@@ -160,12 +163,31 @@ static void test_vdso_present(void **state)
 			 1);
 }
 
+/* The file holding nx_self_path (this program, loader.c compiled in) by
+ * the kernel's absolute name, whatever the working directory; a buffer
+ * too small for it is no answer. */
+static void test_self_path(void **state)
+{
+	(void)state;
+	char want[PATH_MAX], got[PATH_MAX], cwd[PATH_MAX];
+	assert_non_null(realpath("/proc/self/exe", want));
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	assert_int_equal(chdir("/"), 0);
+	bool found = nx_self_path(got, sizeof got);
+	assert_int_equal(chdir(cwd), 0);
+	assert_true(found);
+	assert_string_equal(got, want);
+	assert_false(nx_self_path(got, strlen(want)));
+	assert_false(nx_self_path(got, 0));
+}
+
 int main(void)
 {
-	static struct CMUnitTest tests[ARRAY_SIZE(symbol_cases) + 2];
+	static struct CMUnitTest tests[ARRAY_SIZE(symbol_cases) + 3];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_symbol, symbol_cases);
 	UTIL_ADD_TEST(tests, n, test_vdso_present);
 	UTIL_ADD_TEST(tests, n, test_next_symbol);
+	UTIL_ADD_TEST(tests, n, test_self_path);
 	return UTIL_RUN("loader", tests, n);
 }
