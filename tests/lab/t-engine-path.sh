@@ -67,6 +67,7 @@ test_relative_preload_without_proc() {
 	require_lib
 	rogue_engine
 	command -v unshare >/dev/null || skip "unshare is not installed"
+	[ -z "$RUNTIME" ] || skip "a sanitizer's runtime ($RUNTIME) cannot start without /proc"
 	unshare --mount true 2>/dev/null || skip "no mount namespace for this user"
 	stale_name noproc.lab.test A 192.0.2.72
 	local out
