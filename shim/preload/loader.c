@@ -252,15 +252,16 @@ bool nx_libc_is_glibc(void)
 
 /* The file the kernel mapped at address a, from its line in
  * /proc/self/maps ("lo-hi perms offset dev inode   path", the path to the
- * end of the line), read a piece at a time: no line is held whole. */
+ * end of the line), read a piece at a time: no line is held whole, and
+ * the other mappings' lines are skipped past their range. */
 static bool mapped_path(ElfW(Addr) a, char *out, size_t size)
 {
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	char buf[256];
-	int field = 0;
-	bool gap = false, upper = false, hit = false, done = false, full = false;
+	int field = 0; /* 0 the range, 1-4 perms to inode, 5 the path; -1 another line */
+	bool upper = false, gap = false, done = false, full = false;
 	ElfW(Addr) lo = 0, hi = 0;
 	size_t len = 0;
 	while (!done) {
@@ -269,27 +270,30 @@ static bool mapped_path(ElfW(Addr) a, char *out, size_t size)
 			continue;
 		if (n <= 0)
 			break;
-		for (ssize_t i = 0; i < n && !done; i++) {
-			char c = buf[i];
+		for (const char *p = buf, *end = buf + n; p < end && !done; p++) {
+			if (field < 0 && !(p = memchr(p, '\n', (size_t)(end - p))))
+				break;
+			char c = *p;
 			if (c == '\n') {
-				done = hit;
+				done = field > 0;
 				field = 0;
-				gap = upper = hit = false;
+				upper = false;
 				lo = hi = 0;
+			} else if (field == 0 && c == ' ') {
+				field = lo <= a && a < hi ? 1 : -1;
+			} else if (field == 0 && c == '-') {
+				upper = true;
+			} else if (field == 0) {
+				ElfW(Addr) *x = upper ? &hi : &lo;
+				*x = *x << 4 | (ElfW(Addr))(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
 			} else if (field < 5 && c == ' ') {
 				gap = true;
 			} else {
-				if (gap && ++field == 1)
-					hit = lo <= a && a < hi;
+				field += gap;
 				gap = false;
-				if (field == 0 && c == '-')
-					upper = true;
-				else if (field == 0) {
-					ElfW(Addr) *x = upper ? &hi : &lo;
-					*x = *x << 4 | (ElfW(Addr))(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-				} else if (field == 5 && hit && len + 1 < size)
+				if (field == 5 && len + 1 < size)
 					out[len++] = c;
-				else if (field == 5 && hit)
+				else if (field == 5)
 					full = true;
 			}
 		}
