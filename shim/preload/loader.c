@@ -19,7 +19,7 @@
 #include <link.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <unistd.h>
+#include <sys/types.h>
 
 #if __SIZEOF_POINTER__ == 8
 #define ST_TYPE ELF64_ST_TYPE
@@ -256,7 +256,19 @@ bool nx_libc_is_glibc(void)
  * the other mappings' lines are skipped past their range. */
 static bool mapped_path(ElfW(Addr) a, char *out, size_t size)
 {
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	/* libc's, found now: as imports, open, read and close would cost
+	 * every process start a relocation each, for this one call. */
+	int (*open_)(const char *, int, ...);
+	ssize_t (*read_)(int, void *, size_t);
+	int (*close_)(int);
+	void *o = walk(WALK_ALL, "open", NULL), *r = walk(WALK_ALL, "read", NULL);
+	void *cl = walk(WALK_ALL, "close", NULL);
+	if (!o || !r || !cl)
+		return false;
+	memcpy(&open_, &o, sizeof o);
+	memcpy(&read_, &r, sizeof r);
+	memcpy(&close_, &cl, sizeof cl);
+	int fd = open_("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	char buf[256];
@@ -265,13 +277,15 @@ static bool mapped_path(ElfW(Addr) a, char *out, size_t size)
 	ElfW(Addr) lo = 0, hi = 0;
 	size_t len = 0;
 	while (!done) {
-		ssize_t n = read(fd, buf, sizeof buf);
+		ssize_t n = read_(fd, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		for (const char *p = buf, *end = buf + n; p < end && !done; p++) {
-			if (field < 0 && !(p = memchr(p, '\n', (size_t)(end - p))))
+			while (field < 0 && p < end && *p != '\n')
+				p++;
+			if (p == end)
 				break;
 			char c = *p;
 			if (c == '\n') {
@@ -298,7 +312,7 @@ static bool mapped_path(ElfW(Addr) a, char *out, size_t size)
 			}
 		}
 	}
-	close(fd);
+	close_(fd);
 	out[len] = '\0';
 	return done && !full && out[0] == '/';
 }
