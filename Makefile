@@ -115,13 +115,18 @@ $(B)/obj:
 	mkdir -p $@
 
 # The thin preload's objects: no FORTIFY, whose __*_chk functions musl
-# lacks (a glibc-built preload must not kill a musl process).
+# lacks (a glibc-built preload must not kill a musl process). On aarch64,
+# atomics inline: GCC's outline atomics bring libgcc's constructor, which
+# calls __getauxval (musl lacks it) at every process start.
+ifneq ($(filter aarch64%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+  PRELOAD_CFLAGS = -mno-outline-atomics
+endif
 $(B)/obj/preload/%.o: shim/preload/%.c shim/nxretry.h | $(B)/obj
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
+	$(CC) $(CFLAGS) $(PRELOAD_CFLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
 $(B)/obj/preload/%.o: shim/engine/%.c shim/nxretry.h | $(B)/obj
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
+	$(CC) $(CFLAGS) $(PRELOAD_CFLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
 
 # The thin preload: no c-ares, no libconfig, lazy binding.
 $(LIB): $(HOOK_OBJ) shim/preload/libnxretry.map
@@ -171,6 +176,11 @@ $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/conform: $(B)/%: tests/
 $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a
 	$(CC) $(CFLAGS) -o $@ $< tests/unit/util.c $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) \
 		$(LDFLAGS) $(shell pkg-config --libs cmocka) -lm -ldl -lpthread
+
+# loader.c is the preload's, not the engine's: its test compiles it in.
+$(B)/test_loader: tests/unit/test_loader.c shim/preload/loader.c tests/unit/util.c tests/unit/util.h $(B)/engine.a
+	$(CC) $(CFLAGS) -o $@ $< shim/preload/loader.c tests/unit/util.c $(B)/engine.a $(CARES_A) \
+		$(LIBCONFIG_A) $(LDFLAGS) $(shell pkg-config --libs cmocka) -lm -ldl -lpthread
 
 deps:
 	@scripts/install-deps --check || scripts/install-deps

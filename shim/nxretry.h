@@ -510,8 +510,13 @@ struct nx_engine {
 /* loader.c: the preload's view of the process without libdl. */
 void *nx_next_symbol(const char *name);       /* what dlsym(RTLD_NEXT) finds */
 bool nx_libc_is_glibc(void);
-bool nx_self_path(char *out, size_t size);    /* this library's file name */
-/* dlopen, then the symbol; NULL with *why set on failure */
+bool nx_self_path(char *out, size_t size);    /* this library's absolute file name */
+/* The default-version definition of name in the object info describes (as
+ * dl_iterate_phdr shows it); NULL when there is none, or when its dynamic
+ * section points outside the object's own PT_LOAD segments. */
+struct dl_phdr_info;
+void *nx_object_symbol(const struct dl_phdr_info *info, const char *name);
+/* dlopen of an absolute path, then the symbol; NULL with *why set on failure */
 void *nx_load_object(const char *path, const char *symbol, const char **why);
 typedef const struct nx_engine *(*nx_engine_open_fn)(const struct nx_libc *libc);
 

@@ -222,9 +222,11 @@ static char *find_lib(const char *argv0)
 {
 	const char *given = env("NXRETRY_LIB");
 	if (given) {
-		if (access(given, R_OK) != 0)
+		/* Absolute: the preload finds its engine beside this path. */
+		char *real = access(given, R_OK) == 0 ? realpath(given, NULL) : NULL;
+		if (!real)
 			die("NXRETRY_LIB=%s: not readable", given);
-		return strdup(given);
+		return real;
 	}
 	static const char *const places[] = {"", "/../lib/nxretry", "/../build"};
 	char *dir = self_dir(argv0);

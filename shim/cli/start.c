@@ -3,10 +3,12 @@
  * glibc 2.34 changed how a program starts: its Scrt1.o calls
  * __libc_start_main@GLIBC_2.34 and no longer passes the function that runs
  * the program's constructors, which older glibc needs. Programs are linked
- * with --wrap=__libc_start_main: this wrapper calls the GLIBC_2.2.5
- * version, which every glibc since has defined, and hands it the
- * constructors itself. glibc >= 2.34 then runs them through the legacy
- * path, once; destructors stay with ld.so's _dl_fini on every version. */
+ * with --wrap=__libc_start_main: this wrapper calls the architecture's
+ * first version (x86-64 GLIBC_2.2.5, aarch64 GLIBC_2.17, i386 GLIBC_2.0:
+ * scripts/glibc-compat reads it from libc.so.6), which every glibc since
+ * has defined, and hands it the constructors itself. glibc >= 2.34 then
+ * runs them through the legacy path, once; destructors stay with ld.so's
+ * _dl_fini on every version. */
 typedef int (*main_fn)(int, char **, char **);
 typedef void (*init_fn)(int, char **, char **);
 
@@ -15,7 +17,10 @@ extern init_fn __preinit_array_start[] HIDDEN, __preinit_array_end[] HIDDEN;
 extern init_fn __init_array_start[] HIDDEN, __init_array_end[] HIDDEN;
 
 int nx_libc_start_main(main_fn, int, char **, init_fn, void (*)(void), void (*)(void), void *);
-__asm__(".symver nx_libc_start_main,__libc_start_main@GLIBC_2.2.5");
+#ifndef NX_LIBC_START_MAIN_VERSION
+#error "compile with -include of scripts/glibc-compat's header"
+#endif
+__asm__(".symver nx_libc_start_main,__libc_start_main@" NX_LIBC_START_MAIN_VERSION);
 
 static void run_constructors(int argc, char **argv, char **envp)
 {

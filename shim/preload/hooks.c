@@ -121,7 +121,7 @@ static void load_engine(void)
 	}
 	char self[4096], path[4096];
 	if (!nx_self_path(self, sizeof self)) {
-		say("cannot locate libnxretry.so", "not found among the loaded objects");
+		say("cannot locate libnxretry.so", "no absolute path (no /proc/self/maps)");
 		return;
 	}
 	const char *slash = strrchr(self, '/');
