@@ -292,7 +292,8 @@ uint16_t nx_random_id(void);
 /* ---- probe.c ---- */
 /* Sends one query per qtype to one server (RD as given) and waits for all
  * replies, at most timeout_ms and never past deadline_ms (nx_now_ms clock).
- * Replies are classified into out[i]. Returns 0, or -1 on a local error. */
+ * Replies are classified into out[i]. Returns 0, or -1 on a local error
+ * (a channel or socket not opened: EMFILE, memory), out[i] NX_ERROR then. */
 int nx_probe(const struct nx_nameserver *server, const char *name, const int *qtypes,
 	     int nq, bool rd, int timeout_ms, int64_t deadline_ms, struct nx_reply *out);
 
@@ -398,6 +399,7 @@ enum nx_why {
 	NX_WHY_REFUSED, /* every server refused: a private zone */
 	NX_WHY_LOOP,    /* a CNAME chain too long or looping */
 	NX_WHY_SKIPPED, /* not asked: remembered as unreachable, or no memory */
+	NX_WHY_LOCAL,   /* a local error (descriptors, memory) kept servers from being asked */
 };
 
 struct nx_found {

@@ -38,9 +38,13 @@ struct waiting {
 	int query_ms;           /* one server's time to answer */
 	bool narrow;            /* the name does not exist: one type per round will do */
 	bool replied;           /* some server replied in the last round */
+	bool local;             /* a local error (descriptors, memory) kept a server of the
+				 * last round from being asked: that round was not silent */
+	bool local_seen;        /* ... in any round of this wait */
 	bool split_logged;      /* servers' disagreement said once */
-	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~17 KiB on the heap */
+	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~23 KiB on the heap */
 	struct view *views;     /* [NX_MAXSERVERS] */
+	struct nx_view *weighed; /* [NX_MAXSERVERS]: the views as settle() weighs them */
 };
 
 static void sleep_ms(int64_t ms)
@@ -148,7 +152,7 @@ static enum round settle(struct waiting *g, const struct nx_authority *auth, int
 {
 	const char *name = g->q->name;
 	struct view *v = g->views;
-	struct nx_view nv[NX_MAXSERVERS];
+	struct nx_view *nv = g->weighed;
 	for (int i = 0; i < n; i++)
 		nv[i] = (struct nx_view){v[i].kind == V_FOUND, v[i].has_serial, v[i].serial,
 					 v[i].found.addrs, v[i].kind == V_FOUND ? v[i].found.naddrs : 0,
@@ -229,7 +233,7 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 	int chosen[NX_MAXSERVERS];
 	int nchosen = choose(auth, rot, chosen);
 	int refused = 0, nviews = 0, npos = 0, nneg = 0;
-	g->replied = false;
+	g->replied = g->local = false;
 	for (int c = 0; c < nchosen; c++) {
 		const struct nx_nameserver *s = &auth->servers[chosen[c]];
 		if (nx_now_ms() >= q->deadline_ms)
@@ -238,14 +242,19 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 		 * name does not exist, one query per server says as much as
 		 * all. Once it answers otherwise, ask again for every type. */
 		int nq = g->narrow && !npos ? 1 : q->nq;
-		if (nx_probe(s, q->name, q->qtypes, nq, false, g->query_ms, q->deadline_ms, r))
+		char name[64];
+		nx_nameserver_format(s, name, sizeof name);
+		if (nx_probe(s, q->name, q->qtypes, nq, false, g->query_ms, q->deadline_ms, r)) {
+			/* Not the server's silence: nothing was sent (EMFILE, no
+			 * memory). It is neither marked nor counted as silent. */
+			nx_log(NX_LOG_DEBUG, "%s: %s: not asked, a local error", q->name, name);
+			g->local = g->local_seen = true;
 			continue;
+		}
 		bool silent = true;
 		for (int i = 0; i < nq; i++)
 			silent &= r[i].status == NX_TIMEOUT || r[i].status == NX_UNREACHABLE;
 		nx_nameserver_mark(s, !silent);
-		char name[64];
-		nx_nameserver_format(s, name, sizeof name);
 		if (silent) {
 			nx_log(NX_LOG_DEBUG, "%s: %s: %s (skipped from now on while others answer)",
 			       q->name, name, nx_status_name(r[0].status));
@@ -372,7 +381,7 @@ static enum round rounds(struct waiting *g)
 		int64_t round_ms = nx_now_ms();
 		w->attempts++;
 		enum round r = probe_round(g, &auth, rot, referral);
-		silent = g->replied ? 0 : silent + 1;
+		silent = g->replied || g->local ? 0 : silent + 1;
 		switch (r) {
 		case ROUND_FOUND:
 		case ROUND_CNAME:
@@ -429,11 +438,14 @@ void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *o
 	struct waiting g = {.q = q, .w = w, .out = out, .query_ms = (int)(q->cfg->query_timeout * 1000)};
 	g.replies = calloc(3, sizeof *g.replies);
 	g.views = calloc(NX_MAXSERVERS, sizeof *g.views);
-	enum round r = g.replies && g.views ? rounds(&g) : ROUND_FAILED;
-	if (!g.replies || !g.views)
+	g.weighed = calloc(NX_MAXSERVERS, sizeof *g.weighed);
+	bool room = g.replies && g.views && g.weighed;
+	enum round r = room ? rounds(&g) : ROUND_FAILED;
+	if (!room)
 		out->why = NX_WHY_SKIPPED;
 	free(g.replies);
 	free(g.views);
+	free(g.weighed);
 	static const enum nx_outcome outcome[] = {
 		[ROUND_FOUND] = NX_OUT_FOUND,   [ROUND_NODATA] = NX_OUT_NODATA,
 		[ROUND_ABSENT] = NX_OUT_ABSENT, [ROUND_CNAME] = NX_OUT_ALIAS,
@@ -446,5 +458,5 @@ void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *o
 	};
 	out->outcome = outcome[r];
 	if (out->outcome == NX_OUT_LIBC && !out->why)
-		out->why = why[r];
+		out->why = g.local_seen && why[r] == NX_WHY_FAILED ? NX_WHY_LOCAL : why[r];
 }
