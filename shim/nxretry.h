@@ -446,6 +446,7 @@ struct nx_wait {
 	int nhosts;            /* its nameservers */
 	uint32_t ttl;          /* of the answer used */
 	int links;             /* CNAME links, this name's included */
+	bool bare;             /* NODATA at the deadline: the name has no address of any type */
 };
 void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *out);
 

@@ -94,6 +94,20 @@ static uint32_t zone_given_up_s(const struct nx_config *cfg)
 	return cfg->fail_fast < ZONE_GIVEN_UP_MAX_S ? (uint32_t)cfg->fail_fast : ZONE_GIVEN_UP_MAX_S;
 }
 
+/* A name still without an address at its deadline (absent, or there
+ * without any): later lookups of it look once, without waiting, for
+ * fail_fast, instead of each stalling a program that probes many such
+ * names. The return: how long the flight's outcome serves others. */
+static uint32_t not_there(const struct nx_query *q, const struct nx_found *out)
+{
+	char key[NX_KEYMAX];
+	if (q->once) /* a program asking in a loop gets this look for a second */
+		return 1;
+	if (q->cfg->fail_fast > 0)
+		nx_memo_keep(memo_key(key, q->name, "absent"), out, (uint32_t)q->cfg->fail_fast);
+	return 0;
+}
+
 /* What the wait came to, in one log line, and what later lookups may
  * reuse: the return is how long this name's outcome serves them. */
 static uint32_t report(const struct nx_query *q, const struct nx_wait *w, struct nx_found *out,
@@ -113,21 +127,20 @@ static uint32_t report(const struct nx_query *q, const struct nx_wait *w, struct
 		return w->ttl < KEEP_ANSWER_MAX_S ? w->ttl : KEEP_ANSWER_MAX_S;
 	}
 	case NX_OUT_NODATA:
+		if (w->bare) {
+			nx_log(NX_LOG_INFO, "%s: the authoritative servers have the name without any "
+			       "address after %.2f s (%u attempt%s)", q->name, waited, w->attempts,
+			       w->attempts == 1 ? "" : "s");
+			return not_there(q, out);
+		}
 		nx_log(NX_LOG_INFO, "%s: %s says the name exists without the asked address type "
 		       "(%.2f s)", q->name, w->server, waited);
 		return 0;
 	case NX_OUT_ABSENT:
-		/* The deadline passed on a name that does not exist: later
-		 * lookups of it fail at once for a while, instead of each
-		 * stalling a program that probes many absent names. */
 		nx_log(NX_LOG_INFO, "%s: still absent at the authoritative servers after %.2f s "
 		       "(%u attempt%s, last %s)", q->name, waited, w->attempts,
 		       w->attempts == 1 ? "" : "s", nx_status_name(w->last));
-		if (q->once) /* a program asking in a loop gets this look for a second */
-			return 1;
-		if (q->cfg->fail_fast > 0)
-			nx_memo_keep(memo_key(key, q->name, "absent"), out, (uint32_t)q->cfg->fail_fast);
-		return 0;
+		return not_there(q, out);
 	default:
 		break;
 	}

@@ -41,6 +41,8 @@ struct waiting {
 	bool local;             /* a local error (descriptors, memory) kept a server of the
 				 * last round from being asked: that round was not silent */
 	bool local_seen;        /* ... in any round of this wait */
+	bool bare;              /* every view of the last round with views said NODATA for
+				 * every type: the name exists without any address */
 	bool split_logged;      /* servers' disagreement said once */
 	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~23 KiB on the heap */
 	struct view *views;     /* [NX_MAXSERVERS] */
@@ -111,7 +113,8 @@ static int pick_address(const struct nx_authority *a, int h, bool failed_too)
 
 /* Does the server have an address of the type(s) not asked? A NODATA
  * only ends the wait then: a name with no address at all (an empty
- * non-terminal, a TXT-only name) is waited for as if it did not exist. */
+ * non-terminal, a TXT-only name) is waited for as if it did not exist,
+ * and is NODATA at the deadline (nx_wait_for). */
 static bool other_family_there(const struct waiting *g, const struct nx_nameserver *s, int nq,
 			       struct nx_reply *r)
 {
@@ -232,7 +235,7 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 	struct nx_reply *r = g->replies;
 	int chosen[NX_MAXSERVERS];
 	int nchosen = choose(auth, rot, chosen);
-	int refused = 0, nviews = 0, npos = 0, nneg = 0;
+	int refused = 0, nviews = 0, npos = 0, nneg = 0, nbare = 0;
 	g->replied = g->local = false;
 	for (int c = 0; c < nchosen; c++) {
 		const struct nx_nameserver *s = &auth->servers[chosen[c]];
@@ -309,6 +312,7 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 			serial_of(r, nq, auth->apex, v);
 			v->kind = V_ABSENT;
 			nviews++, nneg++;
+			nbare += nodata;
 			if (!npos)
 				g->narrow = nxdomain && q->nq > 1;
 			continue;
@@ -336,6 +340,8 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 			nx_log(NX_LOG_DEBUG, "%s: %s is lame for %s", q->name, name, auth->apex);
 		refused += r[0].status == NX_REFUSED;
 	}
+	if (nviews)
+		g->bare = !npos && nbare == nviews;
 	if (npos)
 		return settle(g, auth, nviews);
 	if (nneg)
@@ -457,6 +463,13 @@ void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *o
 		[ROUND_REFUSED] = NX_WHY_REFUSED, [ROUND_FAILED] = NX_WHY_FAILED,
 	};
 	out->outcome = outcome[r];
+	/* At the deadline, what the servers said last: a name that exists
+	 * without any address is glibc's NODATA on a fresh cache, not the
+	 * stale NXDOMAIN. */
+	if (r == ROUND_ABSENT && g.bare) {
+		out->outcome = NX_OUT_NODATA;
+		w->bare = true;
+	}
 	if (out->outcome == NX_OUT_LIBC && !out->why)
 		out->why = g.local_seen && why[r] == NX_WHY_FAILED ? NX_WHY_LOCAL : why[r];
 }

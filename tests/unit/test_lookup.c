@@ -2,7 +2,7 @@
  * remembered as unreachable: a name that gets that far comes back with
  * that memo's reason, one turned away earlier with NX_WHY_SKIPPED), and
  * whole lookups against a scripted server on 127.0.0.1 (srv.test): what a
- * local failure leaves behind. */
+ * local failure leaves behind, a name without any address at the deadline. */
 #include "util.h"
 
 #include "nxretry.h"
@@ -202,11 +202,43 @@ static void test_fd_limit_then_recovery(void **state)
 	assert_in_range(ms, 550, 900); /* the whole deadline: the servers were not the cause */
 }
 
+/* A name the servers have without any address (a TXT record only, or a
+ * CNAME to such a name) is waited for until the deadline, then is what
+ * the servers say: no data (glibc's EAI_NODATA on a fresh cache), not the
+ * stale NXDOMAIN. A second lookup looks once, without the wait. */
+struct bare_case {
+	const char *name;
+	const char *node;
+	enum nx_outcome outcome;
+};
+
+static const struct bare_case bare_cases[] = {
+	{"TXT only", "txt1.srv.test", NX_OUT_NODATA},
+	{"CNAME to a name with TXT only", "alias.srv.test", NX_OUT_ALIAS_NODATA},
+};
+
+static void test_bare(void **state)
+{
+	const struct bare_case *c = *state;
+	for (int k = 0; k < 2; k++) {
+		struct nx_found out;
+		int64_t start = nx_now_ms();
+		nx_lookup(&cfg, &no_libc, c->node, AF_INET, 0, false, &out);
+		int64_t ms = nx_now_ms() - start;
+		assert_int_equal(out.outcome, c->outcome);
+		if (k == 0)
+			assert_in_range(ms, 550, 900); /* the deadline */
+		else
+			assert_in_range(ms, 0, 150); /* one look */
+	}
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(name_cases) + 1];
+	struct CMUnitTest tests[ARRAY_SIZE(name_cases) + ARRAY_SIZE(bare_cases) + 1];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_name, name_cases);
+	UTIL_ADD_ROWS(tests, n, test_bare, bare_cases);
 	UTIL_ADD_TEST(tests, n, test_fd_limit_then_recovery);
 	for (size_t i = 0; i < n; i++) {
 		tests[i].setup_func = setup;
