@@ -143,6 +143,10 @@ bool nx_settle_needs_serials(const struct nx_view *v, int n);
 enum nx_settle nx_settle_views(const struct nx_view *v, int n, struct nx_settled *out);
 bool nx_settle_uses(enum nx_settle how); /* AGREE, NEWEST, UNORDERED */
 const char *nx_settle_name(enum nx_settle how);
+/* The residual case in words (round.c's info line, nxretry --check): the
+ * positive views agree, ndeny of n deny the name, serials cannot order
+ * them. snprintf's return. */
+int nx_settle_residual(char *buf, size_t len, int ndeny, int n);
 int nx_addr_format(const struct nx_addr *a, char *buf, size_t len);
 /* "IP", "IP:port", "[v6]", "[v6]:port"; 0 on success, -1 if not numeric. */
 int nx_nameserver_parse(const char *text, struct nx_nameserver *out);

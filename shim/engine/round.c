@@ -156,6 +156,9 @@ static enum round settle(struct waiting *g, const struct nx_authority *auth, int
 	const char *name = g->q->name;
 	struct view *v = g->views;
 	struct nx_view *nv = g->weighed;
+	int deny = 0;
+	for (int i = 0; i < n; i++)
+		deny += v[i].kind == V_ABSENT;
 	for (int i = 0; i < n; i++)
 		nv[i] = (struct nx_view){v[i].kind == V_FOUND, v[i].has_serial, v[i].serial,
 					 v[i].found.addrs, v[i].kind == V_FOUND ? v[i].found.naddrs : 0,
@@ -186,6 +189,11 @@ static enum round settle(struct waiting *g, const struct nx_authority *auth, int
 		if (how == NX_SETTLE_NEWEST)
 			nx_log(NX_LOG_INFO, "%s: the servers disagree; the newest (serial %u, %s) has the "
 			       "addresses", name, v[st.newest].serial, who);
+		if (how == NX_SETTLE_UNORDERED && deny) {
+			char residual[256];
+			nx_settle_residual(residual, sizeof residual, deny, n);
+			nx_log(NX_LOG_INFO, "%s: %s", name, residual);
+		}
 		use_view(g, auth, &v[st.use]);
 		return ROUND_FOUND;
 	}
