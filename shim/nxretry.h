@@ -143,6 +143,10 @@ bool nx_settle_needs_serials(const struct nx_view *v, int n);
 enum nx_settle nx_settle_views(const struct nx_view *v, int n, struct nx_settled *out);
 bool nx_settle_uses(enum nx_settle how); /* AGREE, NEWEST, UNORDERED */
 const char *nx_settle_name(enum nx_settle how);
+/* The residual case in words (round.c's info line, nxretry --check): the
+ * positive views agree, ndeny of n deny the name, serials cannot order
+ * them. snprintf's return. */
+int nx_settle_residual(char *buf, size_t len, int ndeny, int n);
 int nx_addr_format(const struct nx_addr *a, char *buf, size_t len);
 /* "IP", "IP:port", "[v6]", "[v6]:port"; 0 on success, -1 if not numeric. */
 int nx_nameserver_parse(const char *text, struct nx_nameserver *out);
@@ -292,7 +296,8 @@ uint16_t nx_random_id(void);
 /* ---- probe.c ---- */
 /* Sends one query per qtype to one server (RD as given) and waits for all
  * replies, at most timeout_ms and never past deadline_ms (nx_now_ms clock).
- * Replies are classified into out[i]. Returns 0, or -1 on a local error. */
+ * Replies are classified into out[i]. Returns 0, or -1 on a local error
+ * (a channel or socket not opened: EMFILE, memory), out[i] NX_ERROR then. */
 int nx_probe(const struct nx_nameserver *server, const char *name, const int *qtypes,
 	     int nq, bool rd, int timeout_ms, int64_t deadline_ms, struct nx_reply *out);
 
@@ -398,6 +403,7 @@ enum nx_why {
 	NX_WHY_REFUSED, /* every server refused: a private zone */
 	NX_WHY_LOOP,    /* a CNAME chain too long or looping */
 	NX_WHY_SKIPPED, /* not asked: remembered as unreachable, or no memory */
+	NX_WHY_LOCAL,   /* a local error (descriptors, memory) kept servers from being asked */
 };
 
 struct nx_found {
@@ -444,6 +450,7 @@ struct nx_wait {
 	int nhosts;            /* its nameservers */
 	uint32_t ttl;          /* of the answer used */
 	int links;             /* CNAME links, this name's included */
+	bool bare;             /* NODATA at the deadline: the name has no address of any type */
 };
 void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *out);
 

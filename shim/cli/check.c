@@ -346,10 +346,20 @@ again:
 		       : how == NX_SETTLE_NEWEST_DENIES ? "does not have the name (deleted, or not yet created)"
 							 : "disagrees with another server at the same serial");
 		break;
-	case NX_SETTLE_UNORDERED:
-		printf("the servers disagree; serials cannot order them (equal or missing), and the "
-		       "ones with addresses agree\n");
+	case NX_SETTLE_UNORDERED: {
+		int deny = 0;
+		for (int i = 0; i < n; i++)
+			deny += !views[i].found;
+		char residual[256];
+		if (deny) { /* the line the library logs at info when it answers so */
+			nx_settle_residual(residual, sizeof residual, deny, n);
+			printf("%s\n", residual);
+		} else {
+			printf("the servers disagree; serials cannot order them (equal or missing), and "
+			       "the ones with addresses agree\n");
+		}
 		break;
+	}
 	case NX_SETTLE_SPLIT:
 		printf("the servers disagree: %s and %s answer different addresses, and serials cannot "
 		       "order them (equal or missing)\n", hosts[vh[st.a]].name, hosts[vh[st.b]].name);

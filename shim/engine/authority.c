@@ -291,21 +291,21 @@ enum nx_apex nx_authority_apex(const char *suffix, enum nx_status st, const stru
 	return NX_APEX_NONE;
 }
 
-static int discover(const struct nx_config *c, const struct nx_zone *z, int64_t deadline_ms,
-		    struct nx_authority *a)
+/* r: room for one reply (7,800 bytes), kept off small thread stacks. */
+static int discover_in(const struct nx_config *c, const struct nx_zone *z, int64_t deadline_ms,
+		       struct nx_authority *a, struct nx_reply *r)
 {
 	static const int soa[] = {NX_T_SOA}, ns[] = {NX_T_NS};
-	struct nx_reply r;
 	const char *asked = z->suffix;
 	for (;;) {
-		enum nx_status st = ask_system(c, asked, soa, 1, deadline_ms, &r);
-		enum nx_apex found = nx_authority_apex(z->suffix, st, &r, a->apex);
+		enum nx_status st = ask_system(c, asked, soa, 1, deadline_ms, r);
+		enum nx_apex found = nx_authority_apex(z->suffix, st, r, a->apex);
 		if (found == NX_APEX_FOUND)
 			break;
 		const char *dot = strchr(asked, '.');
 		if (found == NX_APEX_PARENT && dot) {
 			nx_log(NX_LOG_DEBUG, "%s: %s is an alias (of %s): asking for the zone above it",
-			       z->suffix, asked, r.canon);
+			       z->suffix, asked, r->canon);
 			asked = dot + 1;
 			continue;
 		}
@@ -313,27 +313,40 @@ static int discover(const struct nx_config *c, const struct nx_zone *z, int64_t 
 			nx_log(NX_LOG_WARN, "%s: cannot find the zone: the system resolver gave the "
 			       "root's SOA for %s (no such zone there, or a broken resolver)",
 			       z->suffix, asked);
-		else if (r.has_soa && (st == NX_ANSWER || st == NX_NODATA || st == NX_NXDOMAIN))
+		else if (r->has_soa && (st == NX_ANSWER || st == NX_NODATA || st == NX_NXDOMAIN))
 			nx_log(NX_LOG_WARN, "%s: cannot find the zone: the system resolver's SOA for %s "
 			       "is that of %s, not of %s or a zone above it", z->suffix, asked,
-			       r.soa_owner, z->suffix);
+			       r->soa_owner, z->suffix);
 		else
 			nx_log(NX_LOG_WARN, "%s: cannot find the zone: the system resolver's SOA query "
 			       "gave %s", z->suffix, nx_status_name(st));
 		return -1;
 	}
-	enum nx_status st = ask_system(c, a->apex, ns, 1, deadline_ms, &r);
-	if (st != NX_ANSWER || !r.nns) {
+	enum nx_status st = ask_system(c, a->apex, ns, 1, deadline_ms, r);
+	if (st != NX_ANSWER || !r->nns) {
 		nx_log(NX_LOG_WARN, "%s: cannot find the nameservers of %s: NS query gave %s",
 		       z->suffix, a->apex, nx_status_name(st));
 		return -1;
 	}
-	set_expiry(a, servers_of(c, &r, deadline_ms, a));
+	set_expiry(a, servers_of(c, r, deadline_ms, a));
 	if (!a->nservers) {
 		nx_log(NX_LOG_WARN, "%s: no address for any nameserver of %s", z->suffix, a->apex);
 		return -1;
 	}
 	return 0;
+}
+
+static int discover(const struct nx_config *c, const struct nx_zone *z, int64_t deadline_ms,
+		    struct nx_authority *a)
+{
+	struct nx_reply *r = malloc(sizeof *r);
+	if (!r) {
+		nx_log(NX_LOG_WARN, "%s: cannot find the zone: out of memory", z->suffix);
+		return -1;
+	}
+	int rc = discover_in(c, z, deadline_ms, a, r);
+	free(r);
+	return rc;
 }
 
 int nx_authority_for(const struct nx_config *c, const struct nx_zone *zone, const char *name,

@@ -10,6 +10,12 @@
 #include <strings.h>
 
 #define KEEP_ANSWER_MAX_S 300
+/* A zone given up (its servers silent, or no reply for a whole deadline)
+ * is left to libc for fail_fast seconds (30 by default), at most this
+ * long, then asked again: a long-lived process notices a blackhole that
+ * ended, or a packet-loss blip, within a minute, and a zone blocked for
+ * good costs it one give-up (two rounds) per period. */
+#define ZONE_GIVEN_UP_MAX_S 60
 
 static const char *memo_key(char key[NX_KEYMAX], const char *owner, const char *what)
 {
@@ -83,6 +89,25 @@ static bool from_memo(struct nx_query *q, struct nx_found *out)
 	return false;
 }
 
+static uint32_t zone_given_up_s(const struct nx_config *cfg)
+{
+	return cfg->fail_fast < ZONE_GIVEN_UP_MAX_S ? (uint32_t)cfg->fail_fast : ZONE_GIVEN_UP_MAX_S;
+}
+
+/* A name still without an address at its deadline (absent, or there
+ * without any): later lookups of it look once, without waiting, for
+ * fail_fast, instead of each stalling a program that probes many such
+ * names. The return: how long the flight's outcome serves others. */
+static uint32_t not_there(const struct nx_query *q, const struct nx_found *out)
+{
+	char key[NX_KEYMAX];
+	if (q->once) /* a program asking in a loop gets this look for a second */
+		return 1;
+	if (q->cfg->fail_fast > 0)
+		nx_memo_keep(memo_key(key, q->name, "absent"), out, (uint32_t)q->cfg->fail_fast);
+	return 0;
+}
+
 /* What the wait came to, in one log line, and what later lookups may
  * reuse: the return is how long this name's outcome serves them. */
 static uint32_t report(const struct nx_query *q, const struct nx_wait *w, struct nx_found *out,
@@ -102,21 +127,20 @@ static uint32_t report(const struct nx_query *q, const struct nx_wait *w, struct
 		return w->ttl < KEEP_ANSWER_MAX_S ? w->ttl : KEEP_ANSWER_MAX_S;
 	}
 	case NX_OUT_NODATA:
+		if (w->bare) {
+			nx_log(NX_LOG_INFO, "%s: the authoritative servers have the name without any "
+			       "address after %.2f s (%u attempt%s)", q->name, waited, w->attempts,
+			       w->attempts == 1 ? "" : "s");
+			return not_there(q, out);
+		}
 		nx_log(NX_LOG_INFO, "%s: %s says the name exists without the asked address type "
 		       "(%.2f s)", q->name, w->server, waited);
 		return 0;
 	case NX_OUT_ABSENT:
-		/* The deadline passed on a name that does not exist: later
-		 * lookups of it fail at once for a while, instead of each
-		 * stalling a program that probes many absent names. */
 		nx_log(NX_LOG_INFO, "%s: still absent at the authoritative servers after %.2f s "
 		       "(%u attempt%s, last %s)", q->name, waited, w->attempts,
 		       w->attempts == 1 ? "" : "s", nx_status_name(w->last));
-		if (q->once) /* a program asking in a loop gets this look for a second */
-			return 1;
-		if (q->cfg->fail_fast > 0)
-			nx_memo_keep(memo_key(key, q->name, "absent"), out, (uint32_t)q->cfg->fail_fast);
-		return 0;
+		return not_there(q, out);
 	default:
 		break;
 	}
@@ -129,25 +153,37 @@ static uint32_t report(const struct nx_query *q, const struct nx_wait *w, struct
 	if (out->why == NX_WHY_SILENT) {
 		/* Not a single reply, from any address, twice: the zone's
 		 * servers cannot be reached from here. Waiting the whole
-		 * deadline in every lookup would change nothing. */
+		 * deadline in every lookup would change nothing for a while. */
+		uint32_t keep_s = whole_zone ? zone_given_up_s(q->cfg) : 0;
+		char given_up[64] = "";
+		if (keep_s)
+			snprintf(given_up, sizeof given_up, "; its names are left to libc for %u s",
+				 keep_s);
 		nx_log(NX_LOG_WARN, "%s: none of the %d nameservers of zone %s answered in %d rounds "
 		       "(%.2f s; every address timed out or was unreachable): port 53 may be blocked on "
 		       "the way out, or the zone is private, served only inside another network (pin "
 		       "reachable nameservers in the configuration)%s", q->name, w->nhosts, w->apex,
-		       NX_SILENT_ROUNDS, waited,
-		       whole_zone ? "; its names are left to libc for the rest of this process" : "");
-		if (whole_zone)
-			nx_memo_keep(memo_key(key, q->zone->suffix, "unreachable"), out, UINT32_MAX);
+		       NX_SILENT_ROUNDS, waited, given_up);
+		if (*given_up)
+			nx_memo_keep(memo_key(key, q->zone->suffix, "unreachable"), out, keep_s);
+		return 0;
+	}
+	if (out->why == NX_WHY_LOCAL) {
+		/* The process's own failure says nothing of the zone: nothing
+		 * is remembered, the next lookup asks again. */
+		nx_log(NX_LOG_WARN, "%s: the authoritative servers could not all be asked: a local "
+		       "error (descriptors or memory) after %.2f s; libc's answer stands", q->name,
+		       waited);
 		return 0;
 	}
 	nx_log(NX_LOG_INFO, "%s: no usable answer from the authoritative servers after %.2f s "
 	       "(%u attempts, last %s)", q->name, waited, w->attempts, nx_status_name(w->last));
 	if (whole_zone && out->why == NX_WHY_FAILED && nx_now_ms() >= q->deadline_ms &&
-	    q->cfg->fail_fast > 0) {
+	    zone_given_up_s(q->cfg)) {
 		/* No server answered for a whole deadline (port 53 blocked,
 		 * say): the zone's other names would wait as long. */
 		nx_memo_keep(memo_key(key, q->zone->suffix, "unreachable"), out,
-			     (uint32_t)q->cfg->fail_fast);
+			     zone_given_up_s(q->cfg));
 	}
 	return 0;
 }
@@ -203,27 +239,38 @@ static void resolve(struct nx_query *q, struct nx_found *out);
  * libc. This reply's links come before the target's own. */
 static void from_target(const struct nx_query *q, const struct nx_wait *w, struct nx_found *out)
 {
-	char target[NX_NAMEMAX], prefix[NX_MAXCHAIN][NX_NAMEMAX];
+	/* On the heap: each link of a chain (at most NX_MAXCHAIN) nests a
+	 * whole lookup, and thread stacks may be small. */
+	struct link {
+		char target[NX_NAMEMAX], prefix[NX_MAXCHAIN][NX_NAMEMAX];
+		struct nx_query t;
+	} *l = malloc(sizeof *l);
+	if (!l) {
+		memset(out, 0, sizeof *out);
+		out->outcome = NX_OUT_LIBC;
+		out->why = NX_WHY_SKIPPED;
+		return;
+	}
 	int nprefix = out->naliases;
-	snprintf(target, sizeof target, "%s", out->canon);
-	memcpy(prefix, out->aliases, sizeof prefix[0] * (size_t)nprefix);
-	struct nx_query t;
-	if (query_for(q->cfg, q->libc, target, q->family, q->flags, q->first, w->links,
-		      q->deadline_ms, &t)) {
-		resolve(&t, out);
+	snprintf(l->target, sizeof l->target, "%s", out->canon);
+	memcpy(l->prefix, out->aliases, sizeof l->prefix[0] * (size_t)nprefix);
+	if (query_for(q->cfg, q->libc, l->target, q->family, q->flags, q->first, w->links,
+		      q->deadline_ms, &l->t)) {
+		resolve(&l->t, out);
 		if (out->outcome == NX_OUT_NODATA)
 			out->outcome = NX_OUT_ALIAS_NODATA; /* the name asked is an alias */
 	} else {
 		out->outcome = NX_OUT_LIBC;
 	}
 	if (out->outcome == NX_OUT_LIBC)
-		from_libc(q, target, out);
-	if (out->outcome != NX_OUT_FOUND)
-		return;
-	int kept = out->naliases < NX_MAXCHAIN - nprefix ? out->naliases : NX_MAXCHAIN - nprefix;
-	memmove(out->aliases[nprefix], out->aliases[0], sizeof out->aliases[0] * (size_t)kept);
-	memcpy(out->aliases[0], prefix, sizeof prefix[0] * (size_t)nprefix);
-	out->naliases = nprefix + kept;
+		from_libc(q, l->target, out);
+	if (out->outcome == NX_OUT_FOUND) {
+		int kept = out->naliases < NX_MAXCHAIN - nprefix ? out->naliases : NX_MAXCHAIN - nprefix;
+		memmove(out->aliases[nprefix], out->aliases[0], sizeof out->aliases[0] * (size_t)kept);
+		memcpy(out->aliases[0], l->prefix, sizeof l->prefix[0] * (size_t)nprefix);
+		out->naliases = nprefix + kept;
+	}
+	free(l);
 }
 
 /* Step 2: the zone's servers, round after round (round.c); run once per

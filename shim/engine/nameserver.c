@@ -414,6 +414,14 @@ bool nx_settle_uses(enum nx_settle how)
 	return how == NX_SETTLE_AGREE || how == NX_SETTLE_NEWEST || how == NX_SETTLE_UNORDERED;
 }
 
+int nx_settle_residual(char *buf, size_t len, int ndeny, int n)
+{
+	return snprintf(buf, len, "the residual case: %d of %d nameservers deny the name and SOA "
+			"serials cannot order their views (equal, missing or of different primaries): "
+			"the addresses the other %d agree on are returned, and may be a record since "
+			"deleted", ndeny, n, n - ndeny);
+}
+
 const char *nx_settle_name(enum nx_settle how)
 {
 	switch (how) {

@@ -63,6 +63,7 @@ struct pending {
 
 struct sockset {
 	int n;
+	int opened; /* sockets c-ares opened in the exchange */
 	struct {
 		ares_socket_t fd;
 		short events;
@@ -158,11 +159,12 @@ static int send_query(ares_channel ch, struct pending *p, const unsigned char *q
 #endif
 
 /* c-ares 1.18 opens its sockets without SOCK_CLOEXEC: a thread of the host
- * program that forks and execs meanwhile must not inherit them. */
+ * program that forks and execs meanwhile must not inherit them. Each one
+ * opened is counted: a refusal with none (nx_probe) was local. */
 static int on_socket(ares_socket_t fd, int type, void *data)
 {
 	(void)type;
-	(void)data;
+	((struct sockset *)data)->opened++;
 	int flags = fcntl(fd, F_GETFD);
 	if (flags >= 0)
 		fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
@@ -225,7 +227,7 @@ static int open_channel(ares_channel *ch, const struct nx_nameserver *server, in
 		ares_destroy(*ch);
 		return -1;
 	}
-	ares_set_socket_callback(*ch, on_socket, NULL);
+	ares_set_socket_callback(*ch, on_socket, socks);
 	return 0;
 }
 
@@ -259,8 +261,11 @@ int nx_probe(const struct nx_nameserver *server, const char *name, const int *qt
 
 	struct sockset socks = {0};
 	ares_channel ch;
-	if (open_channel(&ch, server, timeout_ms, &socks))
+	if (open_channel(&ch, server, timeout_ms, &socks)) {
+		for (int i = 0; i < nq; i++)
+			out[i].status = NX_ERROR;
 		return -1;
+	}
 	for (int i = 0; i < nq; i++) {
 		unsigned char q[NX_NAMEMAX + 32];
 		if (!CARES_OWN_IDS)
@@ -300,5 +305,13 @@ int nx_probe(const struct nx_nameserver *server, const char *name, const int *qt
 		}
 	}
 	ares_destroy(ch); /* what is still pending ends as NX_TIMEOUT */
-	return 0;
+	/* c-ares reports a socket it could not open (EMFILE, ENFILE) as
+	 * ECONNREFUSED: with no socket opened, nothing reached the server. */
+	int local = 0;
+	for (int i = 0; i < nq; i++) {
+		if (out[i].status == NX_UNREACHABLE && !socks.opened)
+			out[i].status = NX_ERROR;
+		local += out[i].status == NX_ERROR;
+	}
+	return local ? -1 : 0;
 }

@@ -38,9 +38,15 @@ struct waiting {
 	int query_ms;           /* one server's time to answer */
 	bool narrow;            /* the name does not exist: one type per round will do */
 	bool replied;           /* some server replied in the last round */
+	bool local;             /* a local error (descriptors, memory) kept a server of the
+				 * last round from being asked: that round was not silent */
+	bool local_seen;        /* ... in any round of this wait */
+	bool bare;              /* every view of the last round with views said NODATA for
+				 * every type: the name exists without any address */
 	bool split_logged;      /* servers' disagreement said once */
-	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~17 KiB on the heap */
+	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~23 KiB on the heap */
 	struct view *views;     /* [NX_MAXSERVERS] */
+	struct nx_view *weighed; /* [NX_MAXSERVERS]: the views as settle() weighs them */
 };
 
 static void sleep_ms(int64_t ms)
@@ -107,7 +113,8 @@ static int pick_address(const struct nx_authority *a, int h, bool failed_too)
 
 /* Does the server have an address of the type(s) not asked? A NODATA
  * only ends the wait then: a name with no address at all (an empty
- * non-terminal, a TXT-only name) is waited for as if it did not exist. */
+ * non-terminal, a TXT-only name) is waited for as if it did not exist,
+ * and is NODATA at the deadline (nx_wait_for). */
 static bool other_family_there(const struct waiting *g, const struct nx_nameserver *s, int nq,
 			       struct nx_reply *r)
 {
@@ -148,7 +155,10 @@ static enum round settle(struct waiting *g, const struct nx_authority *auth, int
 {
 	const char *name = g->q->name;
 	struct view *v = g->views;
-	struct nx_view nv[NX_MAXSERVERS];
+	struct nx_view *nv = g->weighed;
+	int deny = 0;
+	for (int i = 0; i < n; i++)
+		deny += v[i].kind == V_ABSENT;
 	for (int i = 0; i < n; i++)
 		nv[i] = (struct nx_view){v[i].kind == V_FOUND, v[i].has_serial, v[i].serial,
 					 v[i].found.addrs, v[i].kind == V_FOUND ? v[i].found.naddrs : 0,
@@ -179,6 +189,11 @@ static enum round settle(struct waiting *g, const struct nx_authority *auth, int
 		if (how == NX_SETTLE_NEWEST)
 			nx_log(NX_LOG_INFO, "%s: the servers disagree; the newest (serial %u, %s) has the "
 			       "addresses", name, v[st.newest].serial, who);
+		if (how == NX_SETTLE_UNORDERED && deny) {
+			char residual[256];
+			nx_settle_residual(residual, sizeof residual, deny, n);
+			nx_log(NX_LOG_INFO, "%s: %s", name, residual);
+		}
 		use_view(g, auth, &v[st.use]);
 		return ROUND_FOUND;
 	}
@@ -228,8 +243,8 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 	struct nx_reply *r = g->replies;
 	int chosen[NX_MAXSERVERS];
 	int nchosen = choose(auth, rot, chosen);
-	int refused = 0, nviews = 0, npos = 0, nneg = 0;
-	g->replied = false;
+	int refused = 0, nviews = 0, npos = 0, nneg = 0, nbare = 0;
+	g->replied = g->local = false;
 	for (int c = 0; c < nchosen; c++) {
 		const struct nx_nameserver *s = &auth->servers[chosen[c]];
 		if (nx_now_ms() >= q->deadline_ms)
@@ -238,14 +253,19 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 		 * name does not exist, one query per server says as much as
 		 * all. Once it answers otherwise, ask again for every type. */
 		int nq = g->narrow && !npos ? 1 : q->nq;
-		if (nx_probe(s, q->name, q->qtypes, nq, false, g->query_ms, q->deadline_ms, r))
+		char name[64];
+		nx_nameserver_format(s, name, sizeof name);
+		if (nx_probe(s, q->name, q->qtypes, nq, false, g->query_ms, q->deadline_ms, r)) {
+			/* Not the server's silence: nothing was sent (EMFILE, no
+			 * memory). It is neither marked nor counted as silent. */
+			nx_log(NX_LOG_DEBUG, "%s: %s: not asked, a local error", q->name, name);
+			g->local = g->local_seen = true;
 			continue;
+		}
 		bool silent = true;
 		for (int i = 0; i < nq; i++)
 			silent &= r[i].status == NX_TIMEOUT || r[i].status == NX_UNREACHABLE;
 		nx_nameserver_mark(s, !silent);
-		char name[64];
-		nx_nameserver_format(s, name, sizeof name);
 		if (silent) {
 			nx_log(NX_LOG_DEBUG, "%s: %s: %s (skipped from now on while others answer)",
 			       q->name, name, nx_status_name(r[0].status));
@@ -300,6 +320,7 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 			serial_of(r, nq, auth->apex, v);
 			v->kind = V_ABSENT;
 			nviews++, nneg++;
+			nbare += nodata;
 			if (!npos)
 				g->narrow = nxdomain && q->nq > 1;
 			continue;
@@ -327,6 +348,8 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 			nx_log(NX_LOG_DEBUG, "%s: %s is lame for %s", q->name, name, auth->apex);
 		refused += r[0].status == NX_REFUSED;
 	}
+	if (nviews)
+		g->bare = !npos && nbare == nviews;
 	if (npos)
 		return settle(g, auth, nviews);
 	if (nneg)
@@ -372,7 +395,7 @@ static enum round rounds(struct waiting *g)
 		int64_t round_ms = nx_now_ms();
 		w->attempts++;
 		enum round r = probe_round(g, &auth, rot, referral);
-		silent = g->replied ? 0 : silent + 1;
+		silent = g->replied || g->local ? 0 : silent + 1;
 		switch (r) {
 		case ROUND_FOUND:
 		case ROUND_CNAME:
@@ -429,11 +452,14 @@ void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *o
 	struct waiting g = {.q = q, .w = w, .out = out, .query_ms = (int)(q->cfg->query_timeout * 1000)};
 	g.replies = calloc(3, sizeof *g.replies);
 	g.views = calloc(NX_MAXSERVERS, sizeof *g.views);
-	enum round r = g.replies && g.views ? rounds(&g) : ROUND_FAILED;
-	if (!g.replies || !g.views)
+	g.weighed = calloc(NX_MAXSERVERS, sizeof *g.weighed);
+	bool room = g.replies && g.views && g.weighed;
+	enum round r = room ? rounds(&g) : ROUND_FAILED;
+	if (!room)
 		out->why = NX_WHY_SKIPPED;
 	free(g.replies);
 	free(g.views);
+	free(g.weighed);
 	static const enum nx_outcome outcome[] = {
 		[ROUND_FOUND] = NX_OUT_FOUND,   [ROUND_NODATA] = NX_OUT_NODATA,
 		[ROUND_ABSENT] = NX_OUT_ABSENT, [ROUND_CNAME] = NX_OUT_ALIAS,
@@ -445,6 +471,13 @@ void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *o
 		[ROUND_REFUSED] = NX_WHY_REFUSED, [ROUND_FAILED] = NX_WHY_FAILED,
 	};
 	out->outcome = outcome[r];
+	/* At the deadline, what the servers said last: a name that exists
+	 * without any address is glibc's NODATA on a fresh cache, not the
+	 * stale NXDOMAIN. */
+	if (r == ROUND_ABSENT && g.bare) {
+		out->outcome = NX_OUT_NODATA;
+		w->bare = true;
+	}
 	if (out->outcome == NX_OUT_LIBC && !out->why)
-		out->why = why[r];
+		out->why = g.local_seen && why[r] == NX_WHY_FAILED ? NX_WHY_LOCAL : why[r];
 }

@@ -2,7 +2,8 @@
 # Pinned nameservers that misbehave (tests/lab/faultdns.c): a broken server before a good one costs at
 # most query_timeout, then the good one answers; with only broken servers the lookup gives libc's error
 # at NXRETRY_TIMEOUT and the program lives on; servers that all refuse end the wait at once, with one
-# line that says so; a zone whose servers cannot be found is said once, not once per lookup.
+# line that says so; a zone whose servers cannot be found is said once, not once per lookup; a zone
+# given up because its servers were silent is asked again after fail_fast seconds.
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -166,4 +167,31 @@ test_zone_not_found() {
 	expect_eq "one SOA query" 1 "$(grep -c '^udp lab.test SOA$' "$(fault_log "$res")" || true)"
 }
 
-run_tests test_broken_then_good test_slow_in_time test_only_broken test_only_refused test_zone_not_found
+# A blackhole that ends, within one process: the zone given up after two silent rounds is left to libc
+# for fail_fast seconds (here 1), not for good, then asked again and answers.
+test_blackhole_ends() {
+	require_tools
+	local addr=127.0.53.20:53 conf=$NXLAB_DIR/ends.conf NAME=ends.lab.test out=$NXLAB_DIR/ends.out hole pid
+	fault_start "$addr" blackhole "$NAME=$ADDR"
+	hole=${FAULT_PIDS[-1]}
+	stale_name "$NAME" A "$ADDR"
+	write_config "$conf" lab.test "$(qt)" "$addr"
+	echo "fail_fast = 1;" >>"$conf"
+	NXRETRY_CONFIG=$conf LD_PRELOAD=$NXRETRY_LIB "$GAI" -4 -s stream -r 10,500 "$NAME" >"$out" \
+		2>"$NXLAB_DIR/stderr" &
+	pid=$!
+	sleep 1.5
+	kill "$hole"
+	fault_start "$addr" good "$NAME=$ADDR"
+	wait "$pid" || true
+	expect_eq "answered once the server answers again" "$(printf 'rc=0 OK\ninet stream 6 %s 0' "$ADDR")" \
+		"$(grep -v '^try ' "$out" | sed 's/ ms=[0-9]* end=[0-9]*$//')"
+	expect_between "given up after two rounds" $((2 * QUERY_TIMEOUT_MS)) \
+		$((2 * QUERY_TIMEOUT_MS + 250 + MARGIN_MS)) "$(sed -n '1s/^try .* ms=\([0-9]*\) .*/\1/p' "$out")"
+	expect_between "failed lookups before: the first, then 1 s of libc's answers" 2 5 "$(grep -c '^try ' "$out")"
+	expect_eq "one warning, saying for how long" 1 \
+		"$(grep -c "^nxretry: $NAME: none of the 1 nameservers of zone lab.test answered in 2 rounds .*; its names are left to libc for 1 s\$" \
+			"$NXLAB_DIR/stderr" || true)"
+}
+
+run_tests test_blackhole_ends test_broken_then_good test_slow_in_time test_only_broken test_only_refused test_zone_not_found

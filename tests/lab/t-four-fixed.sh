@@ -12,16 +12,22 @@ set -euo pipefail
 
 # Created everywhere, deleted at 1 and 2, not recreated yet: the two servers still holding it agree,
 # the denials cannot outweigh them, and the deleted address is returned (README, the residual case).
+# One info line says the residual case was taken, and `nxretry --check` says the same.
 test_residual() {
-	local raw
+	local raw err=$NXLAB_DIR/res.err out
+	local line="the residual case: 2 of 4 nameservers deny the name and SOA serials cannot order their views (equal, missing or of different primaries): the addresses the other 2 agree on are returned, and may be a record since deleted"
 	early res.lab.test
 	"$DNSLAB" add res.lab.test A 192.0.2.70
 	"$DNSLAB" del --server 1,2 res.lab.test
 	expect_eq "serials" "1 1 1 1" "$(serials)"
-	raw=$(NXRETRY_TIMEOUT=10 LD_PRELOAD=$NXRETRY_LIB "$GAI" -4 -s stream res.lab.test 2>/dev/null || true)
+	raw=$(NXRETRY_TIMEOUT=10 NXRETRY_LOG=info LD_PRELOAD=$NXRETRY_LIB "$GAI" -4 -s stream res.lab.test 2>"$err" || true)
 	expect_eq "the deleted address, from the servers not reached by the deletion" \
 		"$(printf 'rc=0 OK\ninet stream 6 192.0.2.70 0')" "$(strip_ms <<<"$raw")"
 	expect_between "at once (ms)" 0 $((250 + FOUR_MARGIN_MS)) "$(ms_of "$raw")"
+	expect_eq "the residual case said once, at info" "nxretry: res.lab.test: $line" \
+		"$(grep -v ': stale negative answer bypassed: ' "$err")"
+	out=$("${LIB_FILE%/*}/nxretry" --zone lab.test --timeout 3 --check res.lab.test 2>&1 || true)
+	expect_eq "nxretry --check says the same" "agreement:  $line" "$(grep '^agreement: ' <<<"$out")"
 	"$DNSLAB" del --server 3,4 res.lab.test
 }
 

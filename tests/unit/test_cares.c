@@ -43,11 +43,7 @@ enum mode { ANSWER, WRONGID, REFUSED, SERVFAIL, GARBAGE, TRUNCATE };
 
 struct seen {
 	bool tcp;
-	uint16_t id;
-	unsigned flags;     /* the header's second word */
-	unsigned arcount;   /* additional records: an EDNS OPT would be one */
-	char qname[NX_NAMEMAX]; /* as on the wire, case kept */
-	int qtype;
+	struct pkt_query q;
 };
 
 struct server {
@@ -63,32 +59,6 @@ struct server {
 };
 
 static struct server srv;
-
-/* The question of a query: name (labels joined, case kept) and type. */
-static bool read_query(const unsigned char *q, size_t len, struct seen *s)
-{
-	if (len < 12)
-		return false;
-	s->id = (uint16_t)(q[0] << 8 | q[1]);
-	s->flags = (unsigned)(q[2] << 8 | q[3]);
-	s->arcount = (unsigned)(q[10] << 8 | q[11]);
-	size_t p = 12, o = 0;
-	while (p < len && q[p]) {
-		size_t n = q[p++];
-		if (n > 63 || p + n > len || o + n + 2 > sizeof s->qname)
-			return false;
-		if (o)
-			s->qname[o++] = '.';
-		memcpy(s->qname + o, q + p, n);
-		o += n;
-		p += n;
-	}
-	s->qname[o] = 0;
-	if (p + 5 > len)
-		return false;
-	s->qtype = q[p + 1] << 8 | q[p + 2];
-	return true;
-}
 
 /* Every socket of this process other than the server's: the client's.
  * Through system calls, not libc's wrappers: ThreadSanitizer would count
@@ -119,7 +89,7 @@ static void check_peer_sockets(void)
 }
 
 /* The reply the mode calls for, into r; false for none. */
-static bool reply_for(const struct seen *q, bool tcp, struct pkt *r)
+static bool reply_for(const struct pkt_query *q, bool tcp, struct pkt *r)
 {
 	switch (srv.mode) {
 	case ANSWER:
@@ -157,14 +127,14 @@ static void answer(const unsigned char *q, size_t len, bool tcp, struct pkt *r, 
 	struct seen s;
 	memset(&s, 0, sizeof s);
 	*ok = false;
-	if (!read_query(q, len, &s))
+	if (!pkt_read_query(q, len, &s.q))
 		return;
 	s.tcp = tcp;
 	pthread_mutex_lock(&srv.lock);
 	if (srv.nseen < MAXSEEN)
 		srv.seen[srv.nseen++] = s;
 	check_peer_sockets();
-	*ok = reply_for(&s, tcp, r); /* reads the mode the test sets */
+	*ok = reply_for(&s.q, tcp, r); /* reads the mode the test sets */
 	pthread_mutex_unlock(&srv.lock);
 }
 
@@ -297,10 +267,10 @@ static void expect_queries(int n, bool rd)
 	pthread_mutex_lock(&srv.lock);
 	assert_int_equal(srv.nseen, n);
 	for (int i = 0; i < n; i++) {
-		assert_int_equal(!!(srv.seen[i].flags & PKT_RD), rd);
-		assert_int_equal(srv.seen[i].flags & 0x7800, 0); /* opcode QUERY */
-		assert_int_equal(srv.seen[i].arcount, 0);
-		assert_string_equal(srv.seen[i].qname, "www.lab.test");
+		assert_int_equal(!!(srv.seen[i].q.flags & PKT_RD), rd);
+		assert_int_equal(srv.seen[i].q.flags & 0x7800, 0); /* opcode QUERY */
+		assert_int_equal(srv.seen[i].q.arcount, 0);
+		assert_string_equal(srv.seen[i].q.qname, "www.lab.test");
 	}
 	pthread_mutex_unlock(&srv.lock);
 }
@@ -319,7 +289,7 @@ static void test_answer_with_the_ids_on_the_wire(void **state)
 	assert_int_equal(out[1].status, NX_NODATA);
 	assert_true(out[0].aa && out[1].aa);
 	expect_queries(2, false);
-	assert_int_not_equal(srv.seen[0].id, srv.seen[1].id);
+	assert_int_not_equal(srv.seen[0].q.id, srv.seen[1].q.id);
 	assert_true(ms < 1000);
 }
 

@@ -153,6 +153,31 @@ void pkt_reply(struct pkt *p, uint16_t id, unsigned flags, int rcode, const char
 	pkt_question(p, name, qtype);
 }
 
+bool pkt_read_query(const unsigned char *q, size_t len, struct pkt_query *out)
+{
+	memset(out, 0, sizeof *out);
+	if (len < 12)
+		return false;
+	out->id = (uint16_t)(q[0] << 8 | q[1]);
+	out->flags = (unsigned)(q[2] << 8 | q[3]);
+	out->arcount = (unsigned)(q[10] << 8 | q[11]);
+	size_t p = 12, o = 0;
+	while (p < len && q[p]) {
+		size_t n = q[p++];
+		if (n > 63 || p + n > len || o + n + 2 > sizeof out->qname)
+			return false;
+		if (o)
+			out->qname[o++] = '.';
+		memcpy(out->qname + o, q + p, n);
+		o += n;
+		p += n;
+	}
+	if (p + 5 > len)
+		return false;
+	out->qtype = q[p + 1] << 8 | q[p + 2];
+	return true;
+}
+
 void pkt_rr_head(struct pkt *p, enum pkt_section s, const char *owner, int type, uint32_t ttl)
 {
 	if (s == PKT_QD)

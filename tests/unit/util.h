@@ -86,6 +86,17 @@ void pkt_rr_head(struct pkt *p, enum pkt_section s, const char *owner, int type,
 		 uint32_t ttl);
 void pkt_count_add(struct pkt *p, enum pkt_section s, int delta);
 
+/* The header and question of a query, as a test server reads it. */
+struct pkt_query {
+	uint16_t id;
+	unsigned flags;   /* the header's second word */
+	unsigned arcount; /* additional records: an EDNS OPT would be one */
+	char qname[256];  /* labels joined by dots, case kept */
+	int qtype;
+};
+/* false when len bytes hold no readable question. */
+bool pkt_read_query(const unsigned char *q, size_t len, struct pkt_query *out);
+
 /* Corruptions. */
 void pkt_truncate(struct pkt *p, size_t n);
 void pkt_set_count(struct pkt *p, enum pkt_section s, unsigned count);
