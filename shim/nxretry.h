@@ -344,8 +344,10 @@ typedef void (*nx_freeai_fn)(struct addrinfo *);
 int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 		    const char *service, const struct addrinfo *hints,
 		    nx_gai_fn gai, nx_freeai_fn freeai, struct addrinfo **res);
-/* Frees the list if we built it; false if it is not ours. */
-bool nx_result_release(struct addrinfo *ai);
+/* Frees a list holding any node built here, as glibc frees, node by node:
+ * those nodes freed, each run of other nodes cut off and given to freeai
+ * (libc's). False, with nothing done, when no node is ours. */
+bool nx_result_release(struct addrinfo *ai, nx_freeai_fn freeai);
 /* Orders addresses as glibc orders getaddrinfo results (RFC 6724 §6),
  * each address taken once with no service. nx_result_build orders its
  * nodes itself, as glibc does, from the order given. */

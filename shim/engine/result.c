@@ -4,8 +4,9 @@
  * socktype is 0), services from /etc/services, AI_V4MAPPED and
  * AI_ADDRCONFIG are libc's own decisions, not a copy of them. The nodes are
  * then copied into allocations of ours, laid out as glibc lays them (one
- * block per node, ai_addr right after the struct), because a list must go
- * back to the allocator that made it: musl frees a list as one block. */
+ * block per node, ai_addr right after the struct), and freed node by node,
+ * because a node must go back to the allocator that made it: musl frees a
+ * list as one block, found from its last node. */
 #include "nxretry.h"
 
 #include <arpa/inet.h>
@@ -19,9 +20,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Every node of the lists built here, as an open-addressed set (linear
+ * probing, at most half full). Ownership is per node, not per list: a
+ * program may free any sublist (freeaddrinfo(res->ai_next)) or re-link
+ * nodes of several lists, and only the nodes built here may go to free(). */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct addrinfo **owned;
-static size_t nowned, capowned;
+static struct addrinfo **table;
+static size_t ntable, captable; /* captable: 0 or a power of two; ntable
+				   * changes under the lock, read without it */
 
 void nx_result_lock(void) { pthread_mutex_lock(&lock); }
 void nx_result_unlock(void) { pthread_mutex_unlock(&lock); }
@@ -29,55 +35,133 @@ void nx_result_unlock(void) { pthread_mutex_unlock(&lock); }
 void nx_result_reset(void)
 {
 	/* In a fork child, after nx_result_lock in the parent: the table is
-	 * whole (never caught inside realloc), and the lists the parent built
+	 * whole (never caught while growing), and the lists the parent built
 	 * stay the child's to free. */
 	pthread_mutex_init(&lock, NULL);
 }
 
-static bool own(struct addrinfo *ai)
+static size_t home(const struct addrinfo *ai, size_t cap)
 {
-	bool ok = true;
-	pthread_mutex_lock(&lock);
-	if (nowned == capowned) {
-		size_t cap = capowned ? capowned * 2 : 16;
-		struct addrinfo **grown = realloc(owned, cap * sizeof *grown);
-		if (grown) {
-			owned = grown;
-			capowned = cap;
-		} else {
-			ok = false;
+	uint64_t h = (uint64_t)(uintptr_t)ai * 0x9e3779b97f4a7c15u;
+	return (size_t)(h >> 32) & (cap - 1);
+}
+
+/* The slot holding ai, or the empty slot where it would go. Lock held,
+ * captable > 0. */
+static size_t slot_of(const struct addrinfo *ai)
+{
+	size_t i = home(ai, captable);
+	while (table[i] && table[i] != ai)
+		i = (i + 1) & (captable - 1);
+	return i;
+}
+
+static bool holds(const struct addrinfo *ai)
+{
+	return captable && table[slot_of(ai)] == ai;
+}
+
+/* Room for n more nodes; false (nothing changed) when out of memory. */
+static bool reserve(size_t n)
+{
+	if (2 * (ntable + n) <= captable)
+		return true;
+	size_t cap = captable ? captable : 64;
+	while (2 * (ntable + n) > cap)
+		cap *= 2;
+	struct addrinfo **grown = calloc(cap, sizeof *grown), **old = table;
+	if (!grown)
+		return false;
+	size_t oldcap = captable;
+	table = grown;
+	captable = cap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i])
+			table[slot_of(old[i])] = old[i];
+	free(old);
+	return true;
+}
+
+/* Takes ai out of the set; false when it was not in it. Later nodes of
+ * its probe run move back so that no lookup stops at the gap. */
+static bool take(const struct addrinfo *ai)
+{
+	if (!holds(ai))
+		return false;
+	size_t mask = captable - 1, gap = slot_of(ai);
+	table[gap] = NULL;
+	__atomic_sub_fetch(&ntable, 1, __ATOMIC_RELAXED);
+	for (size_t j = (gap + 1) & mask; table[j]; j = (j + 1) & mask) {
+		size_t h = home(table[j], captable);
+		/* table[j] may fill the gap unless its home lies in (gap, j] */
+		if (((j - h) & mask) >= ((j - gap) & mask)) {
+			table[gap] = table[j];
+			table[j] = NULL;
+			gap = j;
 		}
 	}
-	if (ok)
-		owned[nowned++] = ai;
+	return true;
+}
+
+/* Registers every node of the list at once, or none. */
+static bool own(struct addrinfo *head, size_t nnodes)
+{
+	pthread_mutex_lock(&lock);
+	bool ok = reserve(nnodes);
+	for (struct addrinfo *n = head; ok && n; n = n->ai_next) {
+		table[slot_of(n)] = n;
+		__atomic_add_fetch(&ntable, 1, __ATOMIC_RELAXED);
+	}
 	pthread_mutex_unlock(&lock);
 	return ok;
 }
 
+static void free_node(struct addrinfo *ai)
+{
+	free(ai->ai_canonname);
+	free(ai);
+}
+
+/* For lists never registered (built halfway). */
 static void free_nodes(struct addrinfo *ai)
 {
 	while (ai) {
 		struct addrinfo *next = ai->ai_next;
-		free(ai->ai_canonname);
-		free(ai);
+		free_node(ai);
 		ai = next;
 	}
 }
 
-bool nx_result_release(struct addrinfo *ai)
+bool nx_result_release(struct addrinfo *ai, nx_freeai_fn freeai)
 {
-	bool found = false;
+	if (!ai || !__atomic_load_n(&ntable, __ATOMIC_RELAXED))
+		return false;
+	bool any = false;
 	pthread_mutex_lock(&lock);
-	for (size_t i = nowned; i-- > 0;)
-		if (owned[i] == ai) {
-			owned[i] = owned[--nowned];
-			found = true;
-			break;
-		}
+	for (const struct addrinfo *n = ai; n && !any; n = n->ai_next)
+		any = holds(n);
 	pthread_mutex_unlock(&lock);
-	if (found)
-		free_nodes(ai);
-	return found;
+	if (!any)
+		return false;
+	/* Node by node, as glibc frees: ours to free(), each run of other
+	 * nodes, cut off, to libc as one list. */
+	while (ai) {
+		struct addrinfo *last = ai;
+		pthread_mutex_lock(&lock);
+		bool mine = take(ai);
+		while (!mine && last->ai_next && !holds(last->ai_next))
+			last = last->ai_next;
+		pthread_mutex_unlock(&lock);
+		struct addrinfo *next = last->ai_next;
+		if (mine) {
+			free_node(ai);
+		} else {
+			last->ai_next = NULL;
+			freeai(ai);
+		}
+		ai = next;
+	}
+	return true;
 }
 
 static struct addrinfo *copy_node(const struct addrinfo *src)
@@ -174,7 +258,7 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 			free_nodes(head);
 			return EAI_MEMORY;
 		}
-	if (!own(head)) {
+	if (!own(head, nnodes)) {
 		free_nodes(head);
 		return EAI_MEMORY;
 	}

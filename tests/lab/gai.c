@@ -11,6 +11,10 @@
  *
  * and the last one prints as above, with " end=<ms>" after its ms= figure.
  *
+ * With -F sublist the list is freed as POSIX allows a program to: freeaddrinfo(res->ai_next),
+ * then the head alone. With -F relink:OTHER, OTHER's list (same hints) is spliced in after the
+ * first node and the whole is freed at once. Either prints "freed" after the last free.
+ *
  * Exit status: 0 when getaddrinfo succeeded, 2 when it failed, 1 on a usage error. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -69,7 +73,7 @@ static int value_of(const struct name_value *table, const char *name, int *value
 static void usage(FILE *out)
 {
 	fputs("usage: gai [-4|-6] [-s stream|dgram|raw|0] [-f FLAG,...] [-S SERVICE]\n"
-	      "           [-r COUNT,INTERVAL_MS] NAME\n"
+	      "           [-r COUNT,INTERVAL_MS] [-F sublist|relink:OTHER] NAME\n"
 	      "FLAG: canonname v4mapped all addrconfig numerichost passive numericserv nohints\n"
 	      "      (nohints passes hints=NULL)\n", out);
 }
@@ -137,11 +141,11 @@ static long long realtime_ms(void)
 int main(int argc, char **argv)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC }, *res = NULL;
-	const char *service = NULL;
+	const char *service = NULL, *free_as = NULL;
 	int opt, rc = 0, nohints = 0, count = 0, interval_ms = 0;
 	long long start = 0;
 
-	while ((opt = getopt(argc, argv, "46s:f:S:r:h")) != -1) {
+	while ((opt = getopt(argc, argv, "46s:f:S:r:F:h")) != -1) {
 		switch (opt) {
 		case '4':
 			hints.ai_family = AF_INET;
@@ -168,6 +172,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "gai: -r COUNT,INTERVAL_MS, not '%s'\n", optarg);
 				return 1;
 			}
+			break;
+		case 'F':
+			free_as = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -208,6 +215,30 @@ int main(int argc, char **argv)
 		return 2;
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
 		print_node(ai);
+	if (!free_as) {
+		freeaddrinfo(res);
+		return 0;
+	}
+	if (strcmp(free_as, "sublist") == 0) {
+		if (res->ai_next)
+			freeaddrinfo(res->ai_next);
+		res->ai_next = NULL;
+	} else if (strncmp(free_as, "relink:", 7) == 0) {
+		struct addrinfo *other = NULL, *last;
+		rc = getaddrinfo(free_as + 7, service, nohints ? NULL : &hints, &other);
+		if (rc != 0) {
+			printf("relink: rc=%d %s\n", rc, eai_name(rc));
+			return 2;
+		}
+		for (last = other; last->ai_next; last = last->ai_next)
+			;
+		last->ai_next = res->ai_next;
+		res->ai_next = other;
+	} else {
+		usage(stderr);
+		return 1;
+	}
 	freeaddrinfo(res);
+	puts("freed");
 	return 0;
 }
