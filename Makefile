@@ -253,6 +253,8 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/engine.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/engine.a $(CARES_A) \
 		$(LIBCONFIG_A) $(LDFLAGS) -lm -ldl -lpthread
 
+$(B)/fuzz/fuzz_config: shim/cli/check.c shim/cli/check.h # included: --check's host table
+
 # The seed writer (tests/fuzz/seeds.c: build-fuzz/fuzz/seeds tests/fuzz/corpus).
 $(B)/fuzz/seeds: tests/fuzz/seeds.c tests/unit/util.c tests/unit/util.h
 	@mkdir -p $(@D)

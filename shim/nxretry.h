@@ -304,6 +304,9 @@ struct nx_authority {
 	int nservers, nhosts;    /* hosts numbered 0..nhosts-1; a host may have no address */
 	int64_t expires_ms;
 };
+/* A bound on nhosts: pinned hosts are numbered numeric ones first, then
+ * names (nservers + i), discovered ones by NS name (below NX_MAXNS). */
+#define NX_MAXHOSTS (NX_MAXSERVERS + NX_MAXNS)
 
 /* The system resolver's servers (resolv.conf nameserver lines, port 53). */
 int nx_system_servers(const char *path, struct nx_nameserver *out, int max);

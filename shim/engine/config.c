@@ -119,6 +119,26 @@ static const char *get_string(const struct reader *r, const config_setting_t *s)
 	return config_setting_get_string(s);
 }
 
+/* A nameserver listed twice is kept once: each pinned one is a host of its
+ * own (authority.c numbers them), and a repeat would take a slot. */
+static bool listed(const struct nx_zone *z, const struct nx_nameserver *server)
+{
+	for (int i = 0; i < z->nservers; i++)
+		if (z->servers[i].port == server->port &&
+		    z->servers[i].addr.family == server->addr.family &&
+		    !memcmp(z->servers[i].addr.bytes, server->addr.bytes, sizeof server->addr.bytes))
+			return true;
+	return false;
+}
+
+static bool listed_name(const struct nx_zone *z, const char *name, uint16_t port)
+{
+	for (int i = 0; i < z->nserver_names; i++)
+		if (z->server_name_ports[i] == port && !strcmp(z->server_names[i], name))
+			return true;
+	return false;
+}
+
 static int add_nameserver(const struct reader *r, const config_setting_t *s, struct nx_zone *z)
 {
 	const char *text = get_string(r, s);
@@ -126,6 +146,8 @@ static int add_nameserver(const struct reader *r, const config_setting_t *s, str
 		return -1;
 	struct nx_nameserver server;
 	if (nx_nameserver_parse(text, &server) == 0) {
+		if (listed(z, &server))
+			return 0;
 		if (z->nservers >= NX_MAXSERVERS)
 			return bad(r, s, "nameservers", "too many addresses");
 		z->servers[z->nservers++] = server;
@@ -144,13 +166,14 @@ static int add_nameserver(const struct reader *r, const config_setting_t *s, str
 		return bad(r, s, "nameservers", "host name longer than 253 characters");
 	memcpy(host, text, len);
 	host[len] = 0;
+	char name[NX_NAMEMAX];
+	if (!nx_name_canonical(host, name) || !nx_name_host(name))
+		return bad(r, s, "nameservers", "not an address or a host name");
+	if (listed_name(z, name, port))
+		return 0;
 	if (z->nserver_names >= NX_MAXNS)
 		return bad(r, s, "nameservers", "too many host names");
-	char *name = z->server_names[z->nserver_names];
-	if (!nx_name_canonical(host, name) || !nx_name_host(name)) {
-		name[0] = 0;
-		return bad(r, s, "nameservers", "not an address or a host name");
-	}
+	memcpy(z->server_names[z->nserver_names], name, sizeof name);
 	z->server_name_ports[z->nserver_names++] = port;
 	return 0;
 }

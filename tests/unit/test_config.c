@@ -147,6 +147,18 @@ static void want_16_servers(struct nx_config *c)
 	}
 }
 
+/* Listed twice, kept once: 16 addresses and 13 names after repeats. */
+static void want_repeats_once(struct nx_config *c)
+{
+	want_16_servers(c);
+	struct nx_zone *z = &c->zones[0];
+	for (char k = 'a'; k <= 'm'; k++) {
+		char name[32];
+		snprintf(name, sizeof name, "%c.example.net", k);
+		add_name(z, name, 53);
+	}
+}
+
 static const struct good_file good_files[] = {
 	{"file: integer timeout", "timeout = 10;\n", want_timeout_10},
 	{"file: decimal timeout", "timeout = 10.0;\n", want_timeout_10},
@@ -187,6 +199,17 @@ static const struct good_file good_files[] = {
 	 "\"192.0.2.13\", \"192.0.2.14\", \"192.0.2.15\", \"192.0.2.16\"\n"
 	 "]; } );\n",
 	 want_16_servers},
+	{"file: nameservers listed twice kept once",
+	 "zones = ( { suffix = \"example.org\"; nameservers = [\n"
+	 "\"192.0.2.1\", \"192.0.2.2\", \"192.0.2.3\", \"192.0.2.4\",\n"
+	 "\"192.0.2.5\", \"192.0.2.6\", \"192.0.2.7\", \"192.0.2.8\",\n"
+	 "\"192.0.2.9\", \"192.0.2.10\", \"192.0.2.11\", \"192.0.2.12\",\n"
+	 "\"192.0.2.13\", \"192.0.2.14\", \"192.0.2.15\", \"192.0.2.1:53\", \"192.0.2.16\",\n"
+	 "\"a.example.net\", \"b.example.net\", \"c.example.net\", \"d.example.net\",\n"
+	 "\"e.example.net\", \"f.example.net\", \"g.example.net\", \"h.example.net\",\n"
+	 "\"i.example.net\", \"j.example.net\", \"k.example.net\", \"l.example.net\",\n"
+	 "\"m.example.net\", \"A.Example.NET.\", \"m.example.net:53\" ]; } );\n",
+	 want_repeats_once},
 };
 
 static void test_good_file(void **state)
