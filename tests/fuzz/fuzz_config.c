@@ -1,8 +1,8 @@
-/* The configuration file (config.c): any text as a libconfig file, read
+/* The configuration file (config.c): any bytes as a libconfig file, read
  * from an in-memory file. What is accepted must be what nxretry can use:
- * every number in its range, zone suffixes canonical, pinned servers
- * numeric with a port and each listed once, pinned names host names,
- * bounded counts; and nxretry --check's table of a pinned zone's hosts
+ * text (no NUL), every number in its range, zone suffixes canonical,
+ * pinned servers numeric with a port and each listed once, pinned names
+ * host names, bounded counts; and nxretry --check's table of a pinned zone's hosts
  * (shim/cli/check.c, included here) holds every host the zone numbers. */
 #include "fuzz.h"
 
@@ -60,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	nx_config_defaults(c);
 	if (nx_config_read_file(c, path) == 0) {
+		FUZZ_CHECK(!memchr(data, 0, size)); /* text only */
 		fuzz_check_config(c);
 		check_hosts(c);
 	} else {
