@@ -134,9 +134,10 @@ $(ENGINE): $(ENGINE_OBJ) shim/engine/engine.map
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/engine/engine.map -Wl,--exclude-libs,ALL \
 		-o $@ $(ENGINE_OBJ) $(CARES_A) $(LIBCONFIG_A) $(ENGINE_LIBS) $(SHARED_LIBC)
 
-# Built once per build directory (scripts/build-deps keeps what exists); the
-# engine's objects need their headers.
-$(DEPS_LIBS) &: | $(COMPAT_H)
+# Built once per build directory (scripts/build-deps keeps what exists,
+# unless the script changed how it builds them); the engine's objects need
+# their headers.
+$(DEPS_LIBS) &: scripts/build-deps | $(COMPAT_H)
 	scripts/build-deps $(DEPS_OPTS) --cc "$(CC)" --cflags "$(COMPAT)" $(DEPS_DIR)
 
 $(ENGINE_OBJ): | $(DEPS_LIBS)

@@ -15,18 +15,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* libconfig 1.5 (Debian 12's, linked into the engine) leaks the string
- * tokens a syntax error leaves behind ("\"fallback\")", "ini\"\""): its
- * grammar frees no token on error. A few bytes once per process that reads
- * a broken file, in a library not ours: not a finding of these targets.
- * (libconfig is built without frame pointers: a stack may hold only its
- * innermost function.) */
-__attribute__((visibility("default"))) const char *__lsan_default_suppressions(void);
-__attribute__((visibility("default"))) const char *__lsan_default_suppressions(void)
-{
-	return "leak:strbuf_append\nleak:libconfig_yylex\nleak:libconfig_yyparse\n";
-}
-
 /* An invariant the code promises: a finding when it does not hold. Said
  * where the sanitizers report (libFuzzer's output, even with
  * -close_fd_mask=2), then abort. */
