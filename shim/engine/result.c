@@ -12,7 +12,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <net/if.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,31 +473,17 @@ static int scope_of(const struct sockaddr *sa)
 	return 14;
 }
 
-/* An interface address, as glibc's __check_pf lists them (IPv4 mapped). */
+/* An interface address, as glibc's __check_pf lists them (IPv4 mapped),
+ * with the prefix length rule 9 reads (no interface index: rule 7, which
+ * would need it, is not applied). */
 struct ifentry {
 	unsigned char bytes[16];
 	int prefixlen;
-	unsigned index;
-};
-
-struct ranked {
-	struct addrinfo *node;
-	struct sockaddr_in6 source; /* or a sockaddr_in in the same storage */
-	bool got_source;
-	int prefixlen;
-	unsigned index;
-};
-
-struct ranking {
-	struct ranked *r;
 };
 
 static int leading_zeros(uint32_t x)
 {
-	int n = 0;
-	for (uint32_t mask = 1u << 31; n < 32 && !(x & mask); mask >>= 1)
-		n++;
-	return n;
+	return x ? __builtin_clz(x) : 32;
 }
 
 static uint32_t word(const unsigned char *b, int i)
@@ -507,49 +492,84 @@ static uint32_t word(const unsigned char *b, int i)
 	       b[4 * i + 3];
 }
 
+struct ranked {
+	struct addrinfo *node;
+	struct sockaddr_in6 source; /* or a sockaddr_in in the same storage */
+	bool got_source;
+	int prefixlen;
+	/* What the rules read of the destination and the source, found once
+	 * per node rather than in each of qsort's n log n comparisons. */
+	uint32_t dst[4], src[4]; /* IPv4 mapped, as 32-bit words (rule 9) */
+	int dst_scope, dst_label, precedence, src_scope, src_label;
+};
+
+static void words(const struct sockaddr *sa, uint32_t out[4])
+{
+	unsigned char b[16];
+	bytes16(sa, b);
+	for (int i = 0; i < 4; i++)
+		out[i] = word(b, i);
+}
+
+static void rank_destination(struct ranked *r)
+{
+	const struct sockaddr *da = r->node->ai_addr;
+	words(da, r->dst);
+	r->dst_scope = scope_of(da);
+	r->dst_label = lookup_prefix(labels, 8, da);
+	r->precedence = lookup_prefix(precedences, 5, da);
+}
+
+static void rank_source(struct ranked *r)
+{
+	const struct sockaddr *sa = (const void *)&r->source;
+	words(sa, r->src);
+	r->src_scope = scope_of(sa);
+	r->src_label = lookup_prefix(labels, 8, sa);
+}
+
+struct ranking {
+	struct ranked *r;
+};
+
 static int compare_ranked(const void *pa, const void *pb, void *arg)
 {
 	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
 	const struct ranked *a = &((struct ranking *)arg)->r[ia], *b = &((struct ranking *)arg)->r[ib];
-	const struct sockaddr *da = a->node->ai_addr, *db = b->node->ai_addr;
-	const struct sockaddr *sa = (const void *)&a->source, *sb = (const void *)&b->source;
 	if (a->got_source != b->got_source) /* Rule 1 */
 		return a->got_source ? -1 : 1;
-	int sda = scope_of(da), sdb = scope_of(db);
 	if (a->got_source) {
-		bool ma = sda == scope_of(sa), mb = sdb == scope_of(sb); /* Rule 2 */
+		bool ma = a->dst_scope == a->src_scope, mb = b->dst_scope == b->src_scope; /* Rule 2 */
 		if (ma != mb)
 			return ma ? -1 : 1;
-		ma = lookup_prefix(labels, 8, da) == lookup_prefix(labels, 8, sa); /* Rule 5 */
-		mb = lookup_prefix(labels, 8, db) == lookup_prefix(labels, 8, sb);
+		ma = a->dst_label == a->src_label; /* Rule 5 */
+		mb = b->dst_label == b->src_label;
 		if (ma != mb)
 			return ma ? -1 : 1;
 	}
-	int pa6 = lookup_prefix(precedences, 5, da), pb6 = lookup_prefix(precedences, 5, db);
-	if (pa6 != pb6) /* Rule 6 */
-		return pa6 > pb6 ? -1 : 1;
-	if (sda != sdb) /* Rule 8 */
-		return sda < sdb ? -1 : 1;
-	if (a->got_source && da->sa_family == db->sa_family) { /* Rule 9 */
+	if (a->precedence != b->precedence) /* Rule 6 */
+		return a->precedence > b->precedence ? -1 : 1;
+	if (a->dst_scope != b->dst_scope) /* Rule 8 */
+		return a->dst_scope < b->dst_scope ? -1 : 1;
+	if (a->got_source && a->node->ai_family == b->node->ai_family) { /* Rule 9 */
 		int bits_a = 0, bits_b = 0;
-		unsigned char xa[16], xb[16], ya[16], yb[16];
-		bytes16(da, xa), bytes16(db, xb), bytes16(sa, ya), bytes16(sb, yb);
-		if (da->sa_family == AF_INET) {
+		const uint32_t *xa = a->dst, *xb = b->dst, *ya = a->src, *yb = b->src;
+		if (a->node->ai_family == AF_INET) {
 			/* prefixlen 0 (no interface known): glibc's shift by 32,
 			 * on x86 a shift by 0, leaves the whole address as mask. */
 			uint32_t ma = a->prefixlen ? ~0u << (32 - a->prefixlen) : ~0u;
 			uint32_t mb = b->prefixlen ? ~0u << (32 - b->prefixlen) : ~0u;
-			if ((word(ya, 3) & ma) == (word(xa, 3) & ma))
-				bits_a = leading_zeros(word(xa, 3) ^ word(ya, 3));
-			if ((word(yb, 3) & mb) == (word(xb, 3) & mb))
-				bits_b = leading_zeros(word(xb, 3) ^ word(yb, 3));
+			if ((ya[3] & ma) == (xa[3] & ma))
+				bits_a = leading_zeros(xa[3] ^ ya[3]);
+			if ((yb[3] & mb) == (xb[3] & mb))
+				bits_b = leading_zeros(xb[3] ^ yb[3]);
 		} else {
 			int i = 0;
-			while (i < 4 && word(xa, i) == word(ya, i) && word(xb, i) == word(yb, i))
+			while (i < 4 && xa[i] == ya[i] && xb[i] == yb[i])
 				i++;
 			if (i < 4) {
-				bits_a = leading_zeros(word(xa, i) ^ word(ya, i));
-				bits_b = leading_zeros(word(xb, i) ^ word(yb, i));
+				bits_a = leading_zeros(xa[i] ^ ya[i]);
+				bits_b = leading_zeros(xb[i] ^ yb[i]);
 			}
 		}
 		if (bits_a != bits_b)
@@ -584,7 +604,6 @@ static int interface_addresses(struct ifentry *out, int max)
 			for (int k = i->ifa_addr->sa_family == AF_INET ? 12 : 0; k < 16; k++)
 				out[n].prefixlen += __builtin_popcount(mask[k]);
 		}
-		out[n].index = if_nametoindex(i->ifa_name);
 		n++;
 	}
 	freeifaddrs(all);
@@ -637,7 +656,7 @@ static void sort_nodes(struct addrinfo **head, size_t nnodes)
 			continue;
 		}
 		r[i].prefixlen = 0;
-		r[i].index = 0xffffffffu;
+		rank_destination(&r[i]);
 		if (fd == -1 || (af == AF_INET && n->ai_family == AF_INET6)) {
 			if (fd != -1)
 				close(fd);
@@ -660,7 +679,6 @@ static void sort_nodes(struct addrinfo **head, size_t nnodes)
 		for (int k = 0; k < nifs; k++)
 			if (!memcmp(ifs[k].bytes, key, 16)) {
 				r[i].prefixlen = ifs[k].prefixlen;
-				r[i].index = ifs[k].index;
 				break;
 			}
 		if (n->ai_family == AF_INET && af == AF_INET6) {
@@ -671,6 +689,7 @@ static void sort_nodes(struct addrinfo **head, size_t nnodes)
 			memset(&r[i].source, 0, sizeof r[i].source);
 			memcpy(&r[i].source, &in, sizeof in);
 		}
+		rank_source(&r[i]);
 	}
 	if (fd != -1)
 		close(fd);
