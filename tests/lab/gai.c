@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
+#include <locale.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -49,6 +50,9 @@ static const struct name_value flag_names[] = {
 	{ "numerichost", AI_NUMERICHOST },
 	{ "passive", AI_PASSIVE },
 	{ "numericserv", AI_NUMERICSERV },
+#ifdef AI_IDN /* glibc's; musl has no IDN support */
+	{ "idn", AI_IDN },
+#endif
 	{ NULL, 0 }
 };
 
@@ -74,7 +78,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: gai [-4|-6] [-s stream|dgram|raw|0] [-f FLAG,...] [-S SERVICE]\n"
 	      "           [-r COUNT,INTERVAL_MS] [-F sublist|relink:OTHER] NAME\n"
-	      "FLAG: canonname v4mapped all addrconfig numerichost passive numericserv nohints\n"
+	      "FLAG: canonname v4mapped all addrconfig numerichost passive numericserv idn nohints\n"
 	      "      (nohints passes hints=NULL)\n", out);
 }
 
@@ -145,6 +149,7 @@ int main(int argc, char **argv)
 	int opt, rc = 0, nohints = 0, count = 0, interval_ms = 0;
 	long long start = 0;
 
+	setlocale(LC_CTYPE, ""); /* -f idn: glibc reads the name in the locale's charset */
 	while ((opt = getopt(argc, argv, "46s:f:S:r:F:h")) != -1) {
 		switch (opt) {
 		case '4':
