@@ -139,9 +139,10 @@ $(ENGINE): $(ENGINE_OBJ) shim/engine/engine.map
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/engine/engine.map -Wl,--exclude-libs,ALL \
 		-o $@ $(ENGINE_OBJ) $(CARES_A) $(LIBCONFIG_A) $(ENGINE_LIBS) $(SHARED_LIBC)
 
-# Built once per build directory (scripts/build-deps keeps what exists); the
-# engine's objects need their headers.
-$(DEPS_LIBS) &: | $(COMPAT_H)
+# Built once per build directory (scripts/build-deps keeps what exists,
+# unless the script changed how it builds them); the engine's objects need
+# their headers.
+$(DEPS_LIBS) &: scripts/build-deps | $(COMPAT_H)
 	scripts/build-deps $(DEPS_OPTS) --cc "$(CC)" --cflags "$(COMPAT)" $(DEPS_DIR)
 
 $(ENGINE_OBJ): | $(DEPS_LIBS)
@@ -262,6 +263,8 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/engine.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/engine.a $(CARES_A) \
 		$(LIBCONFIG_A) $(LDFLAGS) -lm -ldl -lpthread
+
+$(B)/fuzz/fuzz_config: shim/cli/check.c shim/cli/check.h # included: --check's host table
 
 # The seed writer (tests/fuzz/seeds.c: build-fuzz/fuzz/seeds tests/fuzz/corpus).
 $(B)/fuzz/seeds: tests/fuzz/seeds.c tests/unit/util.c tests/unit/util.h

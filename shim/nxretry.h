@@ -309,6 +309,9 @@ struct nx_authority {
 	int nservers, nhosts;    /* hosts numbered 0..nhosts-1; a host may have no address */
 	int64_t expires_ms;
 };
+/* A bound on nhosts: pinned hosts are numbered numeric ones first, then
+ * names (nservers + i), discovered ones by NS name (below NX_MAXNS). */
+#define NX_MAXHOSTS (NX_MAXSERVERS + NX_MAXNS)
 
 /* The system resolver's servers (resolv.conf nameserver lines, port 53). */
 int nx_system_servers(const char *path, struct nx_nameserver *out, int max);
@@ -349,8 +352,10 @@ typedef void (*nx_freeai_fn)(struct addrinfo *);
 int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 		    const char *service, const struct addrinfo *hints,
 		    nx_gai_fn gai, nx_freeai_fn freeai, struct addrinfo **res);
-/* Frees the list if we built it; false if it is not ours. */
-bool nx_result_release(struct addrinfo *ai);
+/* Frees a list holding any node built here, as glibc frees, node by node:
+ * those nodes freed, each run of other nodes cut off and given to freeai
+ * (libc's). False, with nothing done, when no node is ours. */
+bool nx_result_release(struct addrinfo *ai, nx_freeai_fn freeai);
 /* Orders addresses as glibc orders getaddrinfo results (RFC 6724 §6),
  * each address taken once with no service. nx_result_build orders its
  * nodes itself, as glibc does, from the order given. */

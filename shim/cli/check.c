@@ -67,6 +67,12 @@ struct host {
 	int server; /* the address whose view it is */
 };
 
+/* A table for every host an authority numbers (NX_MAXHOSTS). */
+static struct host *new_hosts(void)
+{
+	return calloc(NX_MAXHOSTS, sizeof(struct host));
+}
+
 /* The nameserver names of the authority's addresses: from the resolver's
  * NS answer for the apex (glue, else the names' own addresses), or from a
  * referral. An address whose name cannot be told keeps "?". */
@@ -150,7 +156,7 @@ int nx_check(const char *arg)
 	struct nx_nameserver sys[3];
 	int nsys = nx_system_servers("/etc/resolv.conf", sys, 3);
 	struct nx_reply *rr = calloc(5, sizeof *rr); /* [2] the resolver's, [2] a server's, [1] */
-	struct host *hosts = calloc(NX_MAXSERVERS, sizeof *hosts);
+	struct host *hosts = new_hosts();
 	if (!rr || !hosts) {
 		free(rr);
 		free(hosts);
@@ -208,7 +214,9 @@ int nx_check(const char *arg)
 	int nviews = 0, referrals = 0;
 	bool changed_path = false;
 again:
-	memset(hosts, 0, NX_MAXSERVERS * sizeof *hosts);
+	memset(hosts, 0, NX_MAXHOSTS * sizeof *hosts);
+	if (auth.nhosts > NX_MAXHOSTS) /* never, by nx_authority's numbering */
+		auth.nhosts = NX_MAXHOSTS;
 	name_hosts(&cfg, zone, &auth, referral, sys, nsys, deadline, hosts);
 	printf("servers:   ");
 	for (int h = 0; h < auth.nhosts; h++) {
@@ -314,10 +322,11 @@ again:
 		}
 	}
 
-	/* The views weighed as a round of the library weighs them. */
+	/* The views weighed as a round of the library weighs them: a viewed
+	 * host has an address, so there are at most NX_MAXSERVERS. */
 	struct nx_view views[NX_MAXSERVERS];
 	int vh[NX_MAXSERVERS], n = 0;
-	for (int h = 0; h < auth.nhosts; h++)
+	for (int h = 0; h < auth.nhosts && n < NX_MAXSERVERS; h++)
 		if (hosts[h].viewed) {
 			hosts[h].view.addrs = hosts[h].addrs;
 			vh[n] = h;

@@ -119,6 +119,26 @@ static const char *get_string(const struct reader *r, const config_setting_t *s)
 	return config_setting_get_string(s);
 }
 
+/* A nameserver listed twice is kept once: each pinned one is a host of its
+ * own (authority.c numbers them), and a repeat would take a slot. */
+static bool listed(const struct nx_zone *z, const struct nx_nameserver *server)
+{
+	for (int i = 0; i < z->nservers; i++)
+		if (z->servers[i].port == server->port &&
+		    z->servers[i].addr.family == server->addr.family &&
+		    !memcmp(z->servers[i].addr.bytes, server->addr.bytes, sizeof server->addr.bytes))
+			return true;
+	return false;
+}
+
+static bool listed_name(const struct nx_zone *z, const char *name, uint16_t port)
+{
+	for (int i = 0; i < z->nserver_names; i++)
+		if (z->server_name_ports[i] == port && !strcmp(z->server_names[i], name))
+			return true;
+	return false;
+}
+
 static int add_nameserver(const struct reader *r, const config_setting_t *s, struct nx_zone *z)
 {
 	const char *text = get_string(r, s);
@@ -126,6 +146,8 @@ static int add_nameserver(const struct reader *r, const config_setting_t *s, str
 		return -1;
 	struct nx_nameserver server;
 	if (nx_nameserver_parse(text, &server) == 0) {
+		if (listed(z, &server))
+			return 0;
 		if (z->nservers >= NX_MAXSERVERS)
 			return bad(r, s, "nameservers", "too many addresses");
 		z->servers[z->nservers++] = server;
@@ -144,13 +166,14 @@ static int add_nameserver(const struct reader *r, const config_setting_t *s, str
 		return bad(r, s, "nameservers", "host name longer than 253 characters");
 	memcpy(host, text, len);
 	host[len] = 0;
+	char name[NX_NAMEMAX];
+	if (!nx_name_canonical(host, name) || !nx_name_host(name))
+		return bad(r, s, "nameservers", "not an address or a host name");
+	if (listed_name(z, name, port))
+		return 0;
 	if (z->nserver_names >= NX_MAXNS)
 		return bad(r, s, "nameservers", "too many host names");
-	char *name = z->server_names[z->nserver_names];
-	if (!nx_name_canonical(host, name) || !nx_name_host(name)) {
-		name[0] = 0;
-		return bad(r, s, "nameservers", "not an address or a host name");
-	}
+	memcpy(z->server_names[z->nserver_names], name, sizeof name);
 	z->server_name_ports[z->nserver_names++] = port;
 	return 0;
 }
@@ -276,7 +299,7 @@ static int read_root(const struct reader *r, const config_setting_t *root)
  * scanner sees a read error (flex's answer to one is exit()). */
 #define FILE_MAX (1 << 20)
 
-static char *read_text(const char *path)
+static char *read_text(const char *path, size_t *length)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -303,6 +326,7 @@ static char *read_text(const char *path)
 		if (n == 0) {
 			close(fd);
 			text[len] = 0;
+			*length = len;
 			return text;
 		}
 		len += (size_t)n;
@@ -312,6 +336,44 @@ static char *read_text(const char *path)
 	free(text);
 	errno = e;
 	return NULL;
+}
+
+/* The length of the UTF-8 sequence at p (at most n bytes), or 0 when it is
+ * not one: overlong forms, surrogates and code points past U+10FFFF are
+ * not UTF-8 either. */
+static size_t utf8_length(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+		   : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) || /* overlong, surrogate */
+	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))   /* overlong, > U+10FFFF */
+		return 0;
+	return len;
+}
+
+/* libconfig reads up to the first NUL and takes any byte in a string: a
+ * file is text, UTF-8 without NUL, or an error at the line of the first
+ * byte that is not. Returns that line, or 0. */
+static int not_text_line(const char *text, size_t len, const char **why)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	int line = 1;
+	for (size_t i = 0; i < len;) {
+		size_t n = p[i] ? utf8_length(p + i, len - i) : 0;
+		if (!n) {
+			*why = p[i] ? "not UTF-8 text" : "a NUL byte: not a text file";
+			return line;
+		}
+		line += p[i] == '\n';
+		i += n;
+	}
+	return 0;
 }
 
 /* libconfig opens "@include" files itself, with none of read_text's care:
@@ -336,9 +398,17 @@ static int include_line(const char *text)
 
 int nx_config_read_file(struct nx_config *c, const char *path)
 {
-	char *text = read_text(path);
+	size_t len = 0;
+	char *text = read_text(path, &len);
 	if (!text) {
 		nx_log(NX_LOG_ERROR, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	const char *why = NULL;
+	int bad_line = not_text_line(text, len, &why);
+	if (bad_line) {
+		nx_log(NX_LOG_ERROR, "%s:%d: %s", path, bad_line, why);
+		free(text);
 		return -1;
 	}
 	int include = include_line(text);

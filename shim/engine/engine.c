@@ -275,9 +275,14 @@ static bool engine_first(void)
 	return configured() && cfg.mode == NX_MODE_FIRST;
 }
 
+static bool engine_release(struct addrinfo *ai)
+{
+	return nx_result_release(ai, libc.freeaddrinfo);
+}
+
 static const struct nx_engine engine = {
 	.getaddrinfo = engine_getaddrinfo,
-	.release = nx_result_release,
+	.release = engine_release,
 	.hostent = engine_hostent,
 	.first = engine_first,
 	.thread_buffer = engine_thread_buffer,

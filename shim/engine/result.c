@@ -4,14 +4,14 @@
  * socktype is 0), services from /etc/services, AI_V4MAPPED and
  * AI_ADDRCONFIG are libc's own decisions, not a copy of them. The nodes are
  * then copied into allocations of ours, laid out as glibc lays them (one
- * block per node, ai_addr right after the struct), because a list must go
- * back to the allocator that made it: musl frees a list as one block. */
+ * block per node, ai_addr right after the struct), and freed node by node,
+ * because a node must go back to the allocator that made it: musl frees a
+ * list as one block, found from its last node. */
 #include "nxretry.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <net/if.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +19,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Every node of the lists built here, as an open-addressed set (linear
+ * probing, at most half full). Ownership is per node, not per list: a
+ * program may free any sublist (freeaddrinfo(res->ai_next)) or re-link
+ * nodes of several lists, and only the nodes built here may go to free(). */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct addrinfo **owned;
-static size_t nowned, capowned;
+static struct addrinfo **table;
+static size_t ntable, captable; /* captable: 0 or a power of two; ntable
+				   * changes under the lock, read without it */
 
 void nx_result_lock(void) { pthread_mutex_lock(&lock); }
 void nx_result_unlock(void) { pthread_mutex_unlock(&lock); }
@@ -29,55 +34,133 @@ void nx_result_unlock(void) { pthread_mutex_unlock(&lock); }
 void nx_result_reset(void)
 {
 	/* In a fork child, after nx_result_lock in the parent: the table is
-	 * whole (never caught inside realloc), and the lists the parent built
+	 * whole (never caught while growing), and the lists the parent built
 	 * stay the child's to free. */
 	pthread_mutex_init(&lock, NULL);
 }
 
-static bool own(struct addrinfo *ai)
+static size_t home(const struct addrinfo *ai, size_t cap)
 {
-	bool ok = true;
-	pthread_mutex_lock(&lock);
-	if (nowned == capowned) {
-		size_t cap = capowned ? capowned * 2 : 16;
-		struct addrinfo **grown = realloc(owned, cap * sizeof *grown);
-		if (grown) {
-			owned = grown;
-			capowned = cap;
-		} else {
-			ok = false;
+	uint64_t h = (uint64_t)(uintptr_t)ai * 0x9e3779b97f4a7c15u;
+	return (size_t)(h >> 32) & (cap - 1);
+}
+
+/* The slot holding ai, or the empty slot where it would go. Lock held,
+ * captable > 0. */
+static size_t slot_of(const struct addrinfo *ai)
+{
+	size_t i = home(ai, captable);
+	while (table[i] && table[i] != ai)
+		i = (i + 1) & (captable - 1);
+	return i;
+}
+
+static bool holds(const struct addrinfo *ai)
+{
+	return captable && table[slot_of(ai)] == ai;
+}
+
+/* Room for n more nodes; false (nothing changed) when out of memory. */
+static bool reserve(size_t n)
+{
+	if (2 * (ntable + n) <= captable)
+		return true;
+	size_t cap = captable ? captable : 64;
+	while (2 * (ntable + n) > cap)
+		cap *= 2;
+	struct addrinfo **grown = calloc(cap, sizeof *grown), **old = table;
+	if (!grown)
+		return false;
+	size_t oldcap = captable;
+	table = grown;
+	captable = cap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i])
+			table[slot_of(old[i])] = old[i];
+	free(old);
+	return true;
+}
+
+/* Takes ai out of the set; false when it was not in it. Later nodes of
+ * its probe run move back so that no lookup stops at the gap. */
+static bool take(const struct addrinfo *ai)
+{
+	if (!holds(ai))
+		return false;
+	size_t mask = captable - 1, gap = slot_of(ai);
+	table[gap] = NULL;
+	__atomic_sub_fetch(&ntable, 1, __ATOMIC_RELAXED);
+	for (size_t j = (gap + 1) & mask; table[j]; j = (j + 1) & mask) {
+		size_t h = home(table[j], captable);
+		/* table[j] may fill the gap unless its home lies in (gap, j] */
+		if (((j - h) & mask) >= ((j - gap) & mask)) {
+			table[gap] = table[j];
+			table[j] = NULL;
+			gap = j;
 		}
 	}
-	if (ok)
-		owned[nowned++] = ai;
+	return true;
+}
+
+/* Registers every node of the list at once, or none. */
+static bool own(struct addrinfo *head, size_t nnodes)
+{
+	pthread_mutex_lock(&lock);
+	bool ok = reserve(nnodes);
+	for (struct addrinfo *n = head; ok && n; n = n->ai_next) {
+		table[slot_of(n)] = n;
+		__atomic_add_fetch(&ntable, 1, __ATOMIC_RELAXED);
+	}
 	pthread_mutex_unlock(&lock);
 	return ok;
 }
 
+static void free_node(struct addrinfo *ai)
+{
+	free(ai->ai_canonname);
+	free(ai);
+}
+
+/* For lists never registered (built halfway). */
 static void free_nodes(struct addrinfo *ai)
 {
 	while (ai) {
 		struct addrinfo *next = ai->ai_next;
-		free(ai->ai_canonname);
-		free(ai);
+		free_node(ai);
 		ai = next;
 	}
 }
 
-bool nx_result_release(struct addrinfo *ai)
+bool nx_result_release(struct addrinfo *ai, nx_freeai_fn freeai)
 {
-	bool found = false;
+	if (!ai || !__atomic_load_n(&ntable, __ATOMIC_RELAXED))
+		return false;
+	bool any = false;
 	pthread_mutex_lock(&lock);
-	for (size_t i = nowned; i-- > 0;)
-		if (owned[i] == ai) {
-			owned[i] = owned[--nowned];
-			found = true;
-			break;
-		}
+	for (const struct addrinfo *n = ai; n && !any; n = n->ai_next)
+		any = holds(n);
 	pthread_mutex_unlock(&lock);
-	if (found)
-		free_nodes(ai);
-	return found;
+	if (!any)
+		return false;
+	/* Node by node, as glibc frees: ours to free(), each run of other
+	 * nodes, cut off, to libc as one list. */
+	while (ai) {
+		struct addrinfo *last = ai;
+		pthread_mutex_lock(&lock);
+		bool mine = take(ai);
+		while (!mine && last->ai_next && !holds(last->ai_next))
+			last = last->ai_next;
+		pthread_mutex_unlock(&lock);
+		struct addrinfo *next = last->ai_next;
+		if (mine) {
+			free_node(ai);
+		} else {
+			last->ai_next = NULL;
+			freeai(ai);
+		}
+		ai = next;
+	}
+	return true;
 }
 
 static struct addrinfo *copy_node(const struct addrinfo *src)
@@ -174,7 +257,7 @@ int nx_result_build(const struct nx_addr *addrs, int naddrs, const char *canon,
 			free_nodes(head);
 			return EAI_MEMORY;
 		}
-	if (!own(head)) {
+	if (!own(head, nnodes)) {
 		free_nodes(head);
 		return EAI_MEMORY;
 	}
@@ -390,31 +473,17 @@ static int scope_of(const struct sockaddr *sa)
 	return 14;
 }
 
-/* An interface address, as glibc's __check_pf lists them (IPv4 mapped). */
+/* An interface address, as glibc's __check_pf lists them (IPv4 mapped),
+ * with the prefix length rule 9 reads (no interface index: rule 7, which
+ * would need it, is not applied). */
 struct ifentry {
 	unsigned char bytes[16];
 	int prefixlen;
-	unsigned index;
-};
-
-struct ranked {
-	struct addrinfo *node;
-	struct sockaddr_in6 source; /* or a sockaddr_in in the same storage */
-	bool got_source;
-	int prefixlen;
-	unsigned index;
-};
-
-struct ranking {
-	struct ranked *r;
 };
 
 static int leading_zeros(uint32_t x)
 {
-	int n = 0;
-	for (uint32_t mask = 1u << 31; n < 32 && !(x & mask); mask >>= 1)
-		n++;
-	return n;
+	return x ? __builtin_clz(x) : 32;
 }
 
 static uint32_t word(const unsigned char *b, int i)
@@ -423,49 +492,84 @@ static uint32_t word(const unsigned char *b, int i)
 	       b[4 * i + 3];
 }
 
+struct ranked {
+	struct addrinfo *node;
+	struct sockaddr_in6 source; /* or a sockaddr_in in the same storage */
+	bool got_source;
+	int prefixlen;
+	/* What the rules read of the destination and the source, found once
+	 * per node rather than in each of qsort's n log n comparisons. */
+	uint32_t dst[4], src[4]; /* IPv4 mapped, as 32-bit words (rule 9) */
+	int dst_scope, dst_label, precedence, src_scope, src_label;
+};
+
+static void words(const struct sockaddr *sa, uint32_t out[4])
+{
+	unsigned char b[16];
+	bytes16(sa, b);
+	for (int i = 0; i < 4; i++)
+		out[i] = word(b, i);
+}
+
+static void rank_destination(struct ranked *r)
+{
+	const struct sockaddr *da = r->node->ai_addr;
+	words(da, r->dst);
+	r->dst_scope = scope_of(da);
+	r->dst_label = lookup_prefix(labels, 8, da);
+	r->precedence = lookup_prefix(precedences, 5, da);
+}
+
+static void rank_source(struct ranked *r)
+{
+	const struct sockaddr *sa = (const void *)&r->source;
+	words(sa, r->src);
+	r->src_scope = scope_of(sa);
+	r->src_label = lookup_prefix(labels, 8, sa);
+}
+
+struct ranking {
+	struct ranked *r;
+};
+
 static int compare_ranked(const void *pa, const void *pb, void *arg)
 {
 	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
 	const struct ranked *a = &((struct ranking *)arg)->r[ia], *b = &((struct ranking *)arg)->r[ib];
-	const struct sockaddr *da = a->node->ai_addr, *db = b->node->ai_addr;
-	const struct sockaddr *sa = (const void *)&a->source, *sb = (const void *)&b->source;
 	if (a->got_source != b->got_source) /* Rule 1 */
 		return a->got_source ? -1 : 1;
-	int sda = scope_of(da), sdb = scope_of(db);
 	if (a->got_source) {
-		bool ma = sda == scope_of(sa), mb = sdb == scope_of(sb); /* Rule 2 */
+		bool ma = a->dst_scope == a->src_scope, mb = b->dst_scope == b->src_scope; /* Rule 2 */
 		if (ma != mb)
 			return ma ? -1 : 1;
-		ma = lookup_prefix(labels, 8, da) == lookup_prefix(labels, 8, sa); /* Rule 5 */
-		mb = lookup_prefix(labels, 8, db) == lookup_prefix(labels, 8, sb);
+		ma = a->dst_label == a->src_label; /* Rule 5 */
+		mb = b->dst_label == b->src_label;
 		if (ma != mb)
 			return ma ? -1 : 1;
 	}
-	int pa6 = lookup_prefix(precedences, 5, da), pb6 = lookup_prefix(precedences, 5, db);
-	if (pa6 != pb6) /* Rule 6 */
-		return pa6 > pb6 ? -1 : 1;
-	if (sda != sdb) /* Rule 8 */
-		return sda < sdb ? -1 : 1;
-	if (a->got_source && da->sa_family == db->sa_family) { /* Rule 9 */
+	if (a->precedence != b->precedence) /* Rule 6 */
+		return a->precedence > b->precedence ? -1 : 1;
+	if (a->dst_scope != b->dst_scope) /* Rule 8 */
+		return a->dst_scope < b->dst_scope ? -1 : 1;
+	if (a->got_source && a->node->ai_family == b->node->ai_family) { /* Rule 9 */
 		int bits_a = 0, bits_b = 0;
-		unsigned char xa[16], xb[16], ya[16], yb[16];
-		bytes16(da, xa), bytes16(db, xb), bytes16(sa, ya), bytes16(sb, yb);
-		if (da->sa_family == AF_INET) {
+		const uint32_t *xa = a->dst, *xb = b->dst, *ya = a->src, *yb = b->src;
+		if (a->node->ai_family == AF_INET) {
 			/* prefixlen 0 (no interface known): glibc's shift by 32,
 			 * on x86 a shift by 0, leaves the whole address as mask. */
 			uint32_t ma = a->prefixlen ? ~0u << (32 - a->prefixlen) : ~0u;
 			uint32_t mb = b->prefixlen ? ~0u << (32 - b->prefixlen) : ~0u;
-			if ((word(ya, 3) & ma) == (word(xa, 3) & ma))
-				bits_a = leading_zeros(word(xa, 3) ^ word(ya, 3));
-			if ((word(yb, 3) & mb) == (word(xb, 3) & mb))
-				bits_b = leading_zeros(word(xb, 3) ^ word(yb, 3));
+			if ((ya[3] & ma) == (xa[3] & ma))
+				bits_a = leading_zeros(xa[3] ^ ya[3]);
+			if ((yb[3] & mb) == (xb[3] & mb))
+				bits_b = leading_zeros(xb[3] ^ yb[3]);
 		} else {
 			int i = 0;
-			while (i < 4 && word(xa, i) == word(ya, i) && word(xb, i) == word(yb, i))
+			while (i < 4 && xa[i] == ya[i] && xb[i] == yb[i])
 				i++;
 			if (i < 4) {
-				bits_a = leading_zeros(word(xa, i) ^ word(ya, i));
-				bits_b = leading_zeros(word(xb, i) ^ word(yb, i));
+				bits_a = leading_zeros(xa[i] ^ ya[i]);
+				bits_b = leading_zeros(xb[i] ^ yb[i]);
 			}
 		}
 		if (bits_a != bits_b)
@@ -500,7 +604,6 @@ static int interface_addresses(struct ifentry *out, int max)
 			for (int k = i->ifa_addr->sa_family == AF_INET ? 12 : 0; k < 16; k++)
 				out[n].prefixlen += __builtin_popcount(mask[k]);
 		}
-		out[n].index = if_nametoindex(i->ifa_name);
 		n++;
 	}
 	freeifaddrs(all);
@@ -553,7 +656,7 @@ static void sort_nodes(struct addrinfo **head, size_t nnodes)
 			continue;
 		}
 		r[i].prefixlen = 0;
-		r[i].index = 0xffffffffu;
+		rank_destination(&r[i]);
 		if (fd == -1 || (af == AF_INET && n->ai_family == AF_INET6)) {
 			if (fd != -1)
 				close(fd);
@@ -576,7 +679,6 @@ static void sort_nodes(struct addrinfo **head, size_t nnodes)
 		for (int k = 0; k < nifs; k++)
 			if (!memcmp(ifs[k].bytes, key, 16)) {
 				r[i].prefixlen = ifs[k].prefixlen;
-				r[i].index = ifs[k].index;
 				break;
 			}
 		if (n->ai_family == AF_INET && af == AF_INET6) {
@@ -587,6 +689,7 @@ static void sort_nodes(struct addrinfo **head, size_t nnodes)
 			memset(&r[i].source, 0, sizeof r[i].source);
 			memcpy(&r[i].source, &in, sizeof in);
 		}
+		rank_source(&r[i]);
 	}
 	if (fd != -1)
 		close(fd);

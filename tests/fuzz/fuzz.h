@@ -15,18 +15,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* libconfig 1.5 (Debian 12's, linked into the engine) leaks the string
- * tokens a syntax error leaves behind ("\"fallback\")", "ini\"\""): its
- * grammar frees no token on error. A few bytes once per process that reads
- * a broken file, in a library not ours: not a finding of these targets.
- * (libconfig is built without frame pointers: a stack may hold only its
- * innermost function.) */
-__attribute__((visibility("default"))) const char *__lsan_default_suppressions(void);
-__attribute__((visibility("default"))) const char *__lsan_default_suppressions(void)
-{
-	return "leak:strbuf_append\nleak:libconfig_yylex\nleak:libconfig_yyparse\n";
-}
-
 /* An invariant the code promises: a finding when it does not hold. Said
  * where the sanitizers report (libFuzzer's output, even with
  * -close_fd_mask=2), then abort. */
@@ -277,12 +265,19 @@ static inline void fuzz_check_config(const struct nx_config *c)
 			char text[64];
 			FUZZ_CHECK(z->servers[s].port > 0);
 			FUZZ_CHECK(nx_nameserver_format(&z->servers[s], text, sizeof text) == 0);
+			for (int t = 0; t < s; t++) /* each listed once */
+				FUZZ_CHECK(z->servers[t].port != z->servers[s].port ||
+					   z->servers[t].addr.family != z->servers[s].addr.family ||
+					   memcmp(z->servers[t].addr.bytes, z->servers[s].addr.bytes, 16));
 		}
 		FUZZ_CHECK(z->nserver_names >= 0 && z->nserver_names <= NX_MAXNS);
 		for (int s = 0; s < z->nserver_names; s++) {
 			FUZZ_CHECK(fuzz_terminated(z->server_names[s], NX_NAMEMAX));
 			FUZZ_CHECK(nx_name_host(z->server_names[s]));
 			FUZZ_CHECK(z->server_name_ports[s] > 0);
+			for (int t = 0; t < s; t++)
+				FUZZ_CHECK(z->server_name_ports[t] != z->server_name_ports[s] ||
+					   strcmp(z->server_names[t], z->server_names[s]));
 		}
 		/* The longest suffix holding the zone's own suffix. */
 		const struct nx_zone *best = nx_config_zone_for(c, z->suffix);

@@ -200,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(res != NULL);
 		check_list(res, addrs, naddrs, canon,
 			   no_hints ? AI_V4MAPPED | AI_ADDRCONFIG : flags);
-		FUZZ_CHECK(nx_result_release(res));
+		FUZZ_CHECK(nx_result_release(res, freeaddrinfo));
 	} else {
 		FUZZ_CHECK(rc < 0 && !res);
 	}

@@ -11,11 +11,16 @@
  *
  * and the last one prints as above, with " end=<ms>" after its ms= figure.
  *
+ * With -F sublist the list is freed as POSIX allows a program to: freeaddrinfo(res->ai_next),
+ * then the head alone. With -F relink:OTHER, OTHER's list (same hints) is spliced in after the
+ * first node and the whole is freed at once. Either prints "freed" after the last free.
+ *
  * Exit status: 0 when getaddrinfo succeeded, 2 when it failed, 1 on a usage error. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
+#include <locale.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -45,6 +50,9 @@ static const struct name_value flag_names[] = {
 	{ "numerichost", AI_NUMERICHOST },
 	{ "passive", AI_PASSIVE },
 	{ "numericserv", AI_NUMERICSERV },
+#ifdef AI_IDN /* glibc's; musl has no IDN support */
+	{ "idn", AI_IDN },
+#endif
 	{ NULL, 0 }
 };
 
@@ -69,8 +77,8 @@ static int value_of(const struct name_value *table, const char *name, int *value
 static void usage(FILE *out)
 {
 	fputs("usage: gai [-4|-6] [-s stream|dgram|raw|0] [-f FLAG,...] [-S SERVICE]\n"
-	      "           [-r COUNT,INTERVAL_MS] NAME\n"
-	      "FLAG: canonname v4mapped all addrconfig numerichost passive numericserv nohints\n"
+	      "           [-r COUNT,INTERVAL_MS] [-F sublist|relink:OTHER] NAME\n"
+	      "FLAG: canonname v4mapped all addrconfig numerichost passive numericserv idn nohints\n"
 	      "      (nohints passes hints=NULL)\n", out);
 }
 
@@ -137,11 +145,12 @@ static long long realtime_ms(void)
 int main(int argc, char **argv)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC }, *res = NULL;
-	const char *service = NULL;
+	const char *service = NULL, *free_as = NULL;
 	int opt, rc = 0, nohints = 0, count = 0, interval_ms = 0;
 	long long start = 0;
 
-	while ((opt = getopt(argc, argv, "46s:f:S:r:h")) != -1) {
+	setlocale(LC_CTYPE, ""); /* -f idn: glibc reads the name in the locale's charset */
+	while ((opt = getopt(argc, argv, "46s:f:S:r:F:h")) != -1) {
 		switch (opt) {
 		case '4':
 			hints.ai_family = AF_INET;
@@ -168,6 +177,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "gai: -r COUNT,INTERVAL_MS, not '%s'\n", optarg);
 				return 1;
 			}
+			break;
+		case 'F':
+			free_as = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -208,6 +220,30 @@ int main(int argc, char **argv)
 		return 2;
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
 		print_node(ai);
+	if (!free_as) {
+		freeaddrinfo(res);
+		return 0;
+	}
+	if (strcmp(free_as, "sublist") == 0) {
+		if (res->ai_next)
+			freeaddrinfo(res->ai_next);
+		res->ai_next = NULL;
+	} else if (strncmp(free_as, "relink:", 7) == 0) {
+		struct addrinfo *other = NULL, *last;
+		rc = getaddrinfo(free_as + 7, service, nohints ? NULL : &hints, &other);
+		if (rc != 0) {
+			printf("relink: rc=%d %s\n", rc, eai_name(rc));
+			return 2;
+		}
+		for (last = other; last->ai_next; last = last->ai_next)
+			;
+		last->ai_next = res->ai_next;
+		res->ai_next = other;
+	} else {
+		usage(stderr);
+		return 1;
+	}
 	freeaddrinfo(res);
+	puts("freed");
 	return 0;
 }

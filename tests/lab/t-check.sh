@@ -5,6 +5,8 @@
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/lab/tools.sh
+. "$(dirname "$0")/tools.sh"
 
 NXRETRY=${LIB_FILE%/*}/nxretry
 
@@ -28,4 +30,32 @@ verdict: stale negative answer: caches may keep it for up to $NXLAB_NEG_TTL s; n
 inet stream 6 192.0.2.91 0" "$(NXRETRY_ZONES=lab.test NXRETRY_TIMEOUT=3 nxgai -s stream "$name")"
 }
 
-run_tests test_check_follows_delegation
+# 16 pinned numeric nameservers, one listed twice, and a host name with an address of its own: the
+# configuration keeps each once, and --check numbers every host within its table (the host name was
+# host 16 of an array of 16: a heap overflow under ASan). Fourteen of them refuse, at once.
+test_check_pinned_many() {
+	require_tools || return 0
+	local out rc=0 name=pinned.lab.test i servers=(127.0.53.1 127.0.53.1) want
+	stale_name "$name" A 192.0.2.92
+	for i in $(seq 1 14); do
+		fault_start "127.0.99.$i:53" refused
+		servers+=("127.0.99.$i")
+	done
+	write_config "$NXLAB_DIR/pinned.conf" lab.test 0.8 "${servers[@]}" ns1.lab.test
+	out=$(NXRETRY_CONFIG=$NXLAB_DIR/pinned.conf "$NXRETRY" --timeout 3 --check "$name" 2>&1) || rc=$?
+	expect_eq "exit 0" 0 "$rc"
+	want="servers: 127.0.53.1 (127.0.53.1)"
+	for i in $(seq 1 14); do want+=", 127.0.99.$i (127.0.99.$i)"; done
+	want+=", ns1.lab.test (fd00:53::1)"
+	expect_eq "each pinned server once, the host name last" "$want" \
+		"$(grep '^servers:' <<<"$out" | tr -s ' ')"
+	want=" 127.0.53.1 127.0.53.1 addresses: 192.0.2.92, serial SERIAL"
+	for i in $(seq 1 14); do want+=$'\n'" 127.0.99.$i 127.0.99.$i REFUSED"; done
+	want+=$'\n'" ns1.lab.test fd00:53::1 addresses: 192.0.2.92, serial SERIAL"
+	expect_eq "each address's answer" "$want" \
+		"$(grep '^  ' <<<"$out" | tr -s ' ' | sed -E 's/serial [0-9]+/serial SERIAL/')"
+	expect_eq "the agreement" "agreement: 2 of 16 nameservers answered, all with the same addresses" \
+		"$(grep '^agreement:' <<<"$out" | tr -s ' ')"
+}
+
+run_tests test_check_follows_delegation test_check_pinned_many

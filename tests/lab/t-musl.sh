@@ -100,6 +100,19 @@ test_threads() {
 	expect_eq "16 threads, one answer" "$want" "$(grep -v '^fds ' <<<"$out" | sed 's/ ms=[0-9]* end=[0-9]*$//')"
 }
 
+# A musl program frees a sublist of the preload's list, or a list re-linked with musl's own
+# nodes: each node goes back to the allocator that made it (musl's freeaddrinfo finds a block
+# from a list's last node, so one of the preload's nodes given to it is a wild free).
+test_free_sublist() {
+	require_musl
+	stale_name sublist.lab.test A 192.0.2.89
+	expect_eq "freeaddrinfo(res->ai_next), then the head" "$(musl_lines sublist.lab.test 192.0.2.89)
+freed" "$(nxmgai -4 -F sublist sublist.lab.test)"
+	expect_eq "the preload's list with musl's spliced in, freed at once" \
+		"$(musl_lines sublist.lab.test 192.0.2.89)
+freed" "$(nxmgai -4 -F relink:www.lab.test sublist.lab.test)"
+}
+
 # Outside the zones, and a stale name under zones that do not cover it: musl's answer, at once.
 test_outside() {
 	require_musl
@@ -192,5 +205,5 @@ test_musl_preload_in_glibc() {
 	done
 }
 
-run_tests test_getaddrinfo test_gethostbyname test_gethostbyname_r test_threads test_outside test_never \
+run_tests test_getaddrinfo test_gethostbyname test_gethostbyname_r test_threads test_free_sublist test_outside test_never \
 	test_glibc_preload_in_musl test_musl_preload_in_glibc

@@ -147,12 +147,26 @@ static void want_16_servers(struct nx_config *c)
 	}
 }
 
+/* Listed twice, kept once: 16 addresses and 13 names after repeats. */
+static void want_repeats_once(struct nx_config *c)
+{
+	want_16_servers(c);
+	struct nx_zone *z = &c->zones[0];
+	for (char k = 'a'; k <= 'm'; k++) {
+		char name[32];
+		snprintf(name, sizeof name, "%c.example.net", k);
+		add_name(z, name, 53);
+	}
+}
+
 static const struct good_file good_files[] = {
 	{"file: integer timeout", "timeout = 10;\n", want_timeout_10},
 	{"file: decimal timeout", "timeout = 10.0;\n", want_timeout_10},
 	{"file: 64-bit integer timeout", "timeout = 10L;\n", want_timeout_10},
 	{"file: empty", "", want_defaults},
 	{"file: comments only", "# nothing\n// here\n/* at all */\n", want_defaults},
+	{"file: UTF-8 in a comment", "# caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\ntimeout = 10;\n",
+	 want_timeout_10},
 	{"file: every setting",
 	 "# a complete configuration\n"
 	 "timeout = 30;\n"
@@ -187,6 +201,17 @@ static const struct good_file good_files[] = {
 	 "\"192.0.2.13\", \"192.0.2.14\", \"192.0.2.15\", \"192.0.2.16\"\n"
 	 "]; } );\n",
 	 want_16_servers},
+	{"file: nameservers listed twice kept once",
+	 "zones = ( { suffix = \"example.org\"; nameservers = [\n"
+	 "\"192.0.2.1\", \"192.0.2.2\", \"192.0.2.3\", \"192.0.2.4\",\n"
+	 "\"192.0.2.5\", \"192.0.2.6\", \"192.0.2.7\", \"192.0.2.8\",\n"
+	 "\"192.0.2.9\", \"192.0.2.10\", \"192.0.2.11\", \"192.0.2.12\",\n"
+	 "\"192.0.2.13\", \"192.0.2.14\", \"192.0.2.15\", \"192.0.2.1:53\", \"192.0.2.16\",\n"
+	 "\"a.example.net\", \"b.example.net\", \"c.example.net\", \"d.example.net\",\n"
+	 "\"e.example.net\", \"f.example.net\", \"g.example.net\", \"h.example.net\",\n"
+	 "\"i.example.net\", \"j.example.net\", \"k.example.net\", \"l.example.net\",\n"
+	 "\"m.example.net\", \"A.Example.NET.\", \"m.example.net:53\" ]; } );\n",
+	 want_repeats_once},
 };
 
 static void test_good_file(void **state)
@@ -318,21 +343,22 @@ static const struct bad_file bad_files[] = {
 	 "zones: each zone is a group: { suffix = \"example.com\"; }"},
 };
 
-static void test_bad_file(void **state)
+/* A file of len bytes is refused with one line, at line, saying message
+ * (NULL: any "nameservers: " message). */
+static void expect_bad(const char *text, size_t len, int at, const char *message)
 {
-	const struct bad_file *t = *state;
 	struct nx_config c;
 	nx_config_defaults(&c);
-	char *path = util_temp_file(t->text);
+	char *path = util_temp_bytes(text, len);
 	nx_log_level = NX_LOG_WARN;
 	util_capture_begin();
 	int rc = nx_config_read_file(&c, path);
 	char *log = util_capture_end();
 	char prefix[512], line[1024];
-	snprintf(prefix, sizeof prefix, "nxretry: %s:%d: ", path, t->line);
-	snprintf(line, sizeof line, "%s%s\n", prefix, t->message ? t->message : "");
+	snprintf(prefix, sizeof prefix, "nxretry: %s:%d: ", path, at);
+	snprintf(line, sizeof line, "%s%s\n", prefix, message ? message : "");
 	util_temp_remove(path);
-	if (t->message) {
+	if (message) {
 		util_expect_text(log, line);
 	} else {
 		bool ok = !strncmp(log, prefix, strlen(prefix)) &&
@@ -346,6 +372,43 @@ static void test_bad_file(void **state)
 				 prefix);
 	}
 	assert_int_equal(rc, -1);
+}
+
+static void test_bad_file(void **state)
+{
+	const struct bad_file *t = *state;
+	expect_bad(t->text, strlen(t->text), t->line, t->message);
+}
+
+/* Text only: libconfig stops at a NUL and takes any byte in a string. */
+struct bad_bytes {
+	const char *name;
+	const char *text;
+	size_t len;
+	int line;
+	const char *message;
+};
+
+#define BAD_BYTES(name, bytes, line, message) {name, bytes, sizeof bytes - 1, line, message}
+
+static const struct bad_bytes bad_bytes[] = {
+	BAD_BYTES("bad file: NUL, then bytes not UTF-8", "\x00\xff\xfe garbage {{{", 1,
+		  "a NUL byte: not a text file"),
+	BAD_BYTES("bad file: NUL at the end of line 2", "timeout = 10;\nmode = \"first\";\x00\n", 2,
+		  "a NUL byte: not a text file"),
+	BAD_BYTES("bad file: Latin-1 in a suffix", "zones = ( { suffix = \"caf\xe9.example\"; } );\n", 1,
+		  "not UTF-8 text"),
+	BAD_BYTES("bad file: overlong '/'", "timeout = 10;\n\n# \xc0\xaf\n", 3, "not UTF-8 text"),
+	BAD_BYTES("bad file: a surrogate", "# \xed\xa0\x80\n", 1, "not UTF-8 text"),
+	BAD_BYTES("bad file: past U+10FFFF", "\n# \xf4\x90\x80\x80\n", 2, "not UTF-8 text"),
+	BAD_BYTES("bad file: a sequence cut by the end", "# \xe2\x82", 1, "not UTF-8 text"),
+	BAD_BYTES("bad file: a lone continuation byte", "# \x80\n", 1, "not UTF-8 text"),
+};
+
+static void test_bad_bytes(void **state)
+{
+	const struct bad_bytes *t = *state;
+	expect_bad(t->text, t->len, t->line, t->message);
 }
 
 static void test_missing_file(void **state)
@@ -991,12 +1054,14 @@ static void test_zone_for(void **state)
 int main(void)
 {
 	static struct CMUnitTest tests[ARRAY_SIZE(good_files) + ARRAY_SIZE(bad_files) +
+				       ARRAY_SIZE(bad_bytes) +
 				       ARRAY_SIZE(env_cases) + ARRAY_SIZE(seconds_cases) +
 				       ARRAY_SIZE(zone_for_cases) + ARRAY_SIZE(load_error_cases) +
 				       ARRAY_SIZE(ns_cases) + ARRAY_SIZE(blank_cases) + 8];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_good_file, good_files);
 	UTIL_ADD_ROWS(tests, n, test_bad_file, bad_files);
+	UTIL_ADD_ROWS(tests, n, test_bad_bytes, bad_bytes);
 	UTIL_ADD_TEST(tests, n, test_missing_file);
 	UTIL_ADD_TEST(tests, n, test_17th_address_written_nowhere);
 	UTIL_ADD_ROWS(tests, n, test_nameserver, ns_cases);

@@ -145,7 +145,7 @@ static void check_against_libc(const char *const *addrs, int naddrs, const char 
 	for (int i = 0; i < naddrs; i++)
 		if (libc[i])
 			freeaddrinfo(libc[i]);
-	bool released = rc != 0 || nx_result_release(ours);
+	bool released = rc != 0 || nx_result_release(ours, freeaddrinfo);
 	if (!ok)
 		fail_msg("%s: %s", describe(addrs[0], hints, service), mismatch);
 	assert_true(released);
@@ -320,7 +320,7 @@ static void test_multi(void **state)
 		for (struct addrinfo *p = res; p; p = p->ai_next)
 			n++;
 		assert_int_equal(n, t->nodes);
-		assert_true(nx_result_release(res));
+		assert_true(nx_result_release(res, freeaddrinfo));
 	}
 	if (t->naddrs)
 		check_against_libc(t->addrs, t->naddrs, t->service, &h);
@@ -388,7 +388,7 @@ static void test_multi_order(void **state)
 			assert_null(p->ai_canonname);
 	}
 	assert_null(p);
-	assert_true(nx_result_release(res));
+	assert_true(nx_result_release(res, freeaddrinfo));
 }
 
 /* ---- ownership ---- */
@@ -398,9 +398,9 @@ static void test_release_libc_list(void **state)
 	(void)state;
 	struct addrinfo *libc = NULL;
 	assert_int_equal(getaddrinfo("192.0.2.1", "80", NULL, &libc), 0);
-	assert_false(nx_result_release(libc)); /* not ours: left alone */
+	assert_false(nx_result_release(libc, freeaddrinfo)); /* not ours: left alone */
 	freeaddrinfo(libc);
-	assert_false(nx_result_release(NULL));
+	assert_false(nx_result_release(NULL, freeaddrinfo));
 }
 
 static void test_release_once(void **state)
@@ -410,8 +410,96 @@ static void test_release_once(void **state)
 	struct addrinfo *res = NULL;
 	assert_int_equal(nx_result_build(&a, 1, CANON, NULL, NULL, getaddrinfo, freeaddrinfo, &res),
 			 0);
-	assert_true(nx_result_release(res));
-	assert_false(nx_result_release(res)); /* compared, never dereferenced */
+	assert_true(nx_result_release(res, freeaddrinfo));
+}
+
+/* Builds a list of 2 addresses with socktype 0: glibc's 3 nodes each. */
+static struct addrinfo *build_six(void)
+{
+	struct nx_addr a[2] = {addr_of("192.0.2.1"), addr_of("192.0.2.2")};
+	struct addrinfo *res = NULL;
+	assert_int_equal(nx_result_build(a, 2, CANON, "80", NULL, getaddrinfo, freeaddrinfo, &res),
+			 0);
+	int n = 0;
+	for (struct addrinfo *p = res; p; p = p->ai_next)
+		n++;
+	assert_int_equal(n, 6);
+	return res;
+}
+
+static struct addrinfo *nth(struct addrinfo *ai, int n)
+{
+	while (n-- > 0)
+		ai = ai->ai_next;
+	return ai;
+}
+
+/* POSIX lets a program free any sublist; every node is ours to free
+ * (ASan and LeakSanitizer see a leak or a foreign free). */
+static void test_release_sublist(void **state)
+{
+	(void)state;
+	struct addrinfo *res = build_six();
+	struct addrinfo *third = nth(res, 2), *fifth = nth(res, 4);
+	nth(res, 3)->ai_next = NULL;
+	assert_true(nx_result_release(fifth, freeaddrinfo));	  /* nodes 4, 5 */
+	assert_true(nx_result_release(third->ai_next, freeaddrinfo)); /* node 3 */
+	third->ai_next = NULL;
+	assert_true(nx_result_release(res->ai_next, freeaddrinfo)); /* nodes 1, 2 */
+	res->ai_next = NULL;
+	assert_true(nx_result_release(res, freeaddrinfo)); /* node 0 */
+}
+
+/* Nodes not built here (static ones, as no allocator made them), spliced
+ * into our lists: each run of them must reach the libc free as a list of
+ * its own, never free(). */
+static struct addrinfo foreign[3];
+static struct addrinfo *freed_runs[4];
+static int nfreed_runs, freed_lengths[4];
+
+static void record_free(struct addrinfo *ai)
+{
+	assert_true(nfreed_runs < 4);
+	int n = 0;
+	for (const struct addrinfo *p = ai; p; p = p->ai_next)
+		n++;
+	freed_lengths[nfreed_runs] = n;
+	freed_runs[nfreed_runs++] = ai;
+}
+
+static void test_release_relinked(void **state)
+{
+	(void)state;
+	/* ours 0, foreign 0 1, ours 1..5, foreign 2 */
+	struct addrinfo *res = build_six();
+	memset(foreign, 0, sizeof foreign);
+	nfreed_runs = 0;
+	foreign[0].ai_next = &foreign[1];
+	foreign[1].ai_next = res->ai_next;
+	res->ai_next = &foreign[0];
+	nth(res, 7)->ai_next = &foreign[2];
+	assert_true(nx_result_release(res, record_free));
+	assert_int_equal(nfreed_runs, 2);
+	assert_ptr_equal(freed_runs[0], &foreign[0]);
+	assert_int_equal(freed_lengths[0], 2);
+	assert_ptr_equal(freed_runs[1], &foreign[2]);
+	assert_int_equal(freed_lengths[1], 1);
+
+	/* A foreign head, then ours: ours still freed. */
+	res = build_six();
+	nfreed_runs = 0;
+	foreign[0].ai_next = res;
+	assert_true(nx_result_release(&foreign[0], record_free));
+	assert_int_equal(nfreed_runs, 1);
+	assert_ptr_equal(freed_runs[0], &foreign[0]);
+	assert_int_equal(freed_lengths[0], 1);
+
+	/* Nothing of ours: left alone. */
+	nfreed_runs = 0;
+	foreign[0].ai_next = &foreign[1];
+	foreign[1].ai_next = NULL;
+	assert_false(nx_result_release(&foreign[0], record_free));
+	assert_int_equal(nfreed_runs, 0);
 }
 
 static void test_release_many(void **state)
@@ -426,9 +514,9 @@ static void test_release_many(void **state)
 				 0);
 	/* Out of order: odd ones, then even ones backwards. */
 	for (int i = 1; i < N; i += 2)
-		assert_true(nx_result_release(lists[i]));
+		assert_true(nx_result_release(lists[i], freeaddrinfo));
 	for (int i = N - 2; i >= 0; i -= 2)
-		assert_true(nx_result_release(lists[i]));
+		assert_true(nx_result_release(lists[i], freeaddrinfo));
 }
 
 static void *build_release_loop(void *arg)
@@ -438,7 +526,7 @@ static void *build_release_loop(void *arg)
 	for (int i = 0; i < 300; i++) {
 		struct addrinfo *res = NULL;
 		if (nx_result_build(&a, 1, CANON, "53", NULL, getaddrinfo, freeaddrinfo, &res) ||
-		    !nx_result_release(res))
+		    !nx_result_release(res, freeaddrinfo))
 			return (void *)1;
 	}
 	return NULL;
@@ -463,7 +551,7 @@ int main(void)
 {
 	fill_matrix();
 	static struct CMUnitTest tests[ARRAY_SIZE(matrix) + ARRAY_SIZE(error_cases) +
-				       ARRAY_SIZE(multi_cases) + 6];
+				       ARRAY_SIZE(multi_cases) + 8];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_matrix, matrix);
 	UTIL_ADD_TEST(tests, n, test_hints_null);
@@ -472,6 +560,8 @@ int main(void)
 	UTIL_ADD_TEST(tests, n, test_multi_order);
 	UTIL_ADD_TEST(tests, n, test_release_libc_list);
 	UTIL_ADD_TEST(tests, n, test_release_once);
+	UTIL_ADD_TEST(tests, n, test_release_sublist);
+	UTIL_ADD_TEST(tests, n, test_release_relinked);
 	UTIL_ADD_TEST(tests, n, test_release_many);
 	UTIL_ADD_TEST(tests, n, test_release_threads);
 	return UTIL_RUN("result", tests, n);

@@ -288,11 +288,15 @@ static char *temp_name(const char *what)
 
 char *util_temp_file(const char *contents)
 {
+	return util_temp_bytes(contents, strlen(contents));
+}
+
+char *util_temp_bytes(const char *contents, size_t len)
+{
 	char *path = temp_name("test");
 	int fd = mkstemp(path);
 	if (fd < 0)
 		fail_msg("mkstemp %s failed", path);
-	size_t len = strlen(contents);
 	if (write(fd, contents, len) != (ssize_t)len)
 		fail_msg("cannot write %s", path);
 	close(fd);

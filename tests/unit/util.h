@@ -109,6 +109,7 @@ void pkt_name_loop(struct pkt *p);
 /* Writes contents to a new temporary file; returns its path (malloc'ed).
  * util_temp_remove unlinks and frees it. */
 char *util_temp_file(const char *contents);
+char *util_temp_bytes(const char *contents, size_t len); /* NULs included */
 void util_temp_remove(char *path);
 /* head, blank-separated filler words, then tail starting at byte offset at
  * (at > strlen(head)): a long line whose chosen word lands where a fixed
