@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -469,6 +470,32 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 void nx_flight_reset(void);
 void nx_flight_lock(void); /* around fork (engine.c) */
 void nx_flight_unlock(void);
+
+/* ---- once.c: an initialisation run once per process ---- */
+/* The signals held off while nxretry runs its own code: all but the
+ * synchronous faults (glibc's and musl's sigfillset leave out their
+ * internal signals). */
+static inline void nx_async_signals(sigset_t *set)
+{
+	static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+	sigfillset(set);
+	for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+		sigdelset(set, faults[i]);
+}
+/* Fork-safe (a child finds its parent's running init and runs it itself),
+ * with cancellation and asynchronous signals held off while it runs. bit:
+ * this instance's own bit among the library's instances. */
+enum { NX_ONCE_NEW = 0, NX_ONCE_DONE = -1 };
+struct nx_once {
+	int state; /* NX_ONCE_NEW, NX_ONCE_DONE, or the pid of the process running init */
+	unsigned bit;
+};
+void nx_once_wait(struct nx_once *o, void (*init)(void));
+static inline void nx_once(struct nx_once *o, void (*init)(void))
+{
+	if (__atomic_load_n(&o->state, __ATOMIC_ACQUIRE) != NX_ONCE_DONE)
+		nx_once_wait(o, init);
+}
 
 /* ---- engine.c: the interface between hooks.c and the engine ---- */
 struct nx_libc {

@@ -15,7 +15,7 @@
 
 #define HOSTS_FILE "/etc/hosts"
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static struct nx_once load_once = {NX_ONCE_NEW, 1};
 static struct nx_config cfg;
 static bool ready;
 static struct nx_libc libc;
@@ -58,13 +58,17 @@ static void load(void)
 		nx_log(NX_LOG_ERROR, "configuration rejected: lookups go to libc alone");
 		return;
 	}
-	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	/* Once per process image: a fork child that runs load again (its
+	 * parent's thread was inside it) inherits the handlers. */
+	static bool handlers;
+	if (!handlers)
+		handlers = pthread_atfork(before_fork, after_fork_parent, after_fork_child) == 0;
 	ready = cfg.enabled;
 }
 
 static bool configured(void)
 {
-	pthread_once(&once, load);
+	nx_once(&load_once, load);
 	return ready;
 }
 

@@ -6,7 +6,6 @@
 #include "nxretry.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,27 +22,6 @@
 /* Set while this thread is inside nxretry: lookups made from there (the
  * engine's own, or a libc module's) go straight to libc. */
 static __thread int inside __attribute__((tls_model("initial-exec")));
-
-/* Runs init once for the process. Not pthread_once: on glibc < 2.34 it
- * lives in libpthread, which a preload may not assume is loaded. Waiters
- * yield until the first caller is done; that happens once per process. */
-enum { ONCE_NEW, ONCE_RUNNING, ONCE_DONE };
-
-static void once(int *state, void (*init)(void))
-{
-	int s = __atomic_load_n(state, __ATOMIC_ACQUIRE);
-	if (s == ONCE_DONE)
-		return;
-	int expected = ONCE_NEW;
-	if (__atomic_compare_exchange_n(state, &expected, ONCE_RUNNING, false, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE)) {
-		init();
-		__atomic_store_n(state, ONCE_DONE, __ATOMIC_RELEASE);
-		return;
-	}
-	while (__atomic_load_n(state, __ATOMIC_ACQUIRE) != ONCE_DONE)
-		sched_yield();
-}
 
 /* The next definition of a symbol (libc's), looked up once. */
 static void *next_symbol(void **slot, const char *name)
@@ -80,7 +58,7 @@ REAL(gethostbyname_r_fn, gethostbyname_r)
 REAL(gethostbyname2_fn, gethostbyname2)
 REAL(gethostbyname_fn, gethostbyname)
 
-static int engine_once;
+static struct nx_once engine_once = {NX_ONCE_NEW, 1};
 static const struct nx_engine *engine;
 static void *free_fast; /* libc's freeaddrinfo, while the engine is not loaded */
 
@@ -150,7 +128,7 @@ static void load_engine(void)
 static const struct nx_engine *enter(void)
 {
 	inside = 1;
-	once(&engine_once, load_engine);
+	nx_once(&engine_once, load_engine);
 	return __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
 }
 
@@ -175,7 +153,7 @@ struct scope {
 };
 
 static struct scope scope;
-static int scope_once;
+static struct nx_once scope_once = {NX_ONCE_NEW, 2};
 
 static void scope_from_zones(struct scope *s, const char *text)
 {
@@ -225,7 +203,7 @@ static void decide_scope(void)
 
 static const struct scope *get_scope(void)
 {
-	once(&scope_once, decide_scope);
+	nx_once(&scope_once, decide_scope);
 	return &scope;
 }
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Programs that do to a lookup what real programs do, at the worst moment (tests/lab/hostile.c): a fork
+# while another thread is inside nxretry's one-time initialisation, a cancellation pending when a
+# thread starts it, 1,000 lookups left by siglongjmp out of a SIGALRM handler (as curl's synchronous
+# resolver does), gethostbyname*'s errno, and a program that put a data file where stderr was. Each
+# must leave the process as libc alone would: answers within the usual time, no descriptor left open,
+# no line in the data file.
+# The preload goes to the client alone (env after timeout): a sanitized build's library would break
+# the uninstrumented timeout.
+set -euo pipefail
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/lab/tools.sh
+. "$(dirname "$0")/tools.sh"
+
+HOSTILE=$TOOLS_DIR/hostile
+readonly MAX_MS=2000 # a lookup of localhost, with nxretry's initialisation
+require_hostile() {
+	require_lib
+	if [ ! -x "$HOSTILE" ]; then
+		fail "$HOSTILE not built (make)"
+		return 1
+	fi
+}
+
+# A configuration file the engine accepts.
+config_file() {
+	local file=$NXLAB_DIR/hostile.conf
+	printf '%s\n' 'zones = ( { suffix = "lab.test"; } );' >"$file"
+	echo "$file"
+}
+
+# without_ms: the lines in, without their " ms=N" timings.
+without_ms() {
+	sed 's/ ms=[0-9]*$//'
+}
+
+# field LINE_PREFIX KEY OUTPUT: the value of KEY= on the line starting with LINE_PREFIX.
+field() {
+	sed -n "s/^$1 .*$2=\([^ ]*\).*/\1/p" <<<"$3"
+}
+
+# A thread reads the configuration (a fifo that stays empty) inside the initialisation when the
+# process forks: the child must not wait for a thread it does not have. Without the fix the child
+# spins until its 5 s alarm ends it.
+test_fork_during_init() {
+	require_hostile
+	local fifo=$NXLAB_DIR/hostile.fifo conf out ms
+	conf=$(config_file)
+	rm -f "$fifo" && mkfifo "$fifo"
+	out=$(NXRETRY_CONFIG=$fifo timeout 30 env LD_PRELOAD="$NXRETRY_LIB" "$HOSTILE" fork-init "$fifo" "$conf" 2>&1) || true
+	expect_eq "child and thread: localhost found" "child rc=0
+thread rc=0" "$(without_ms <<<"$out")"
+	ms=$(field child ms "$out")
+	expect_between "child: ms for localhost" 0 "$MAX_MS" "${ms:-99999}"
+}
+
+# A thread starts the initialisation with a cancellation pending, and the configuration file's open
+# is a cancellation point: the initialisation must complete (the cancel then ends the thread at
+# libc's next one), or every later lookup of the process waits for it.
+test_cancel_during_init() {
+	require_hostile
+	local conf out ms
+	conf=$(config_file)
+	out=$(NXRETRY_CONFIG=$conf timeout 30 env LD_PRELOAD="$NXRETRY_LIB" "$HOSTILE" cancel-init 2>&1) || true
+	expect_eq "the thread cancelled, then localhost found" "thread cancelled
+main rc=0" "$(without_ms <<<"$out")"
+	ms=$(field main ms "$out")
+	expect_between "main: ms for localhost" 0 "$MAX_MS" "${ms:-99999}"
+}
+
+
+run_tests test_fork_during_init test_cancel_during_init
