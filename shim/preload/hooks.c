@@ -148,57 +148,59 @@ struct scope {
 	enum scope_kind kind;
 	bool first; /* mode "first" */
 	int nzones;
-	char (*zones)[NX_NAMEMAX];
-	size_t *lens;
+	/* In the library's own storage, never the program's heap: an
+	 * allocation at the first lookup would move every later buffer of the
+	 * program (and its cost: libc's string functions on other
+	 * alignments). */
+	char zones[NX_MAXZONES][NX_NAMEMAX];
+	size_t lens[NX_MAXZONES];
 };
 
 static struct scope scope;
 static struct nx_once scope_once = {NX_ONCE_NEW, 2};
 
-static void scope_from_zones(struct scope *s, const char *text)
+/* The zones into s; the kind of scope they make. */
+static enum scope_kind scope_from_zones(struct scope *s, const char *text)
 {
 	char why[NX_NAMEMAX + 64];
-	char(*zones)[NX_NAMEMAX] = malloc(sizeof *zones * NX_MAXZONES);
-	int n = zones ? nx_zone_list(text, zones, NX_MAXZONES, why, sizeof why) : -1;
-	size_t *lens = n > 0 ? malloc(sizeof *lens * (size_t)n) : NULL;
-	if (n < 0 || (n > 0 && !lens)) {
-		free(zones);
-		s->kind = SCOPE_ENGINE; /* the engine reports the mistake */
-		return;
-	}
+	int n = nx_zone_list(text, s->zones, NX_MAXZONES, why, sizeof why);
+	if (n < 0)
+		return SCOPE_ENGINE; /* the engine reports the mistake */
 	for (int i = 0; i < n; i++)
-		lens[i] = strlen(zones[i]);
-	s->kind = n ? SCOPE_ZONES : SCOPE_NONE;
-	s->zones = zones;
-	s->lens = lens;
+		s->lens[i] = strlen(s->zones[i]);
 	s->nzones = n;
+	return n ? SCOPE_ZONES : SCOPE_NONE;
 }
 
+/* Fills scope in place (8 KB: not on the stack of a thread a program may
+ * have made small), its kind last: a lookup nested in this one reads
+ * SCOPE_NONE until then. */
 static void decide_scope(void)
 {
-	struct scope s = {SCOPE_NONE, false, 0, NULL, NULL};
+	struct scope *s = &scope;
 	/* setuid/setgid: the environment belongs to someone else. */
-	if (!getauxval(AT_SECURE)) {
-		/* Blank values are unset, as the engine reads them. */
-		const char *mode = secure_getenv("NXRETRY_MODE");
-		const char *file = secure_getenv("NXRETRY_CONFIG");
-		const char *zones = secure_getenv("NXRETRY_ZONES");
-		mode = nx_env_blank(mode) ? NULL : mode;
-		file = nx_env_blank(file) ? NULL : file;
-		zones = nx_env_blank(zones) ? NULL : zones;
-		bool mode_known = !mode || !strcmp(mode, "fallback") || !strcmp(mode, "first");
-		if (file || access(DEFAULT_CONFIG, F_OK) == 0 || !mode_known) {
-			s.kind = SCOPE_ENGINE;
-			const struct nx_engine *e = enter();
-			s.first = e && e->first();
-			leave();
-		} else {
-			s.first = mode && !strcmp(mode, "first");
-			if (zones)
-				scope_from_zones(&s, zones);
-		}
+	if (getauxval(AT_SECURE))
+		return;
+	/* Blank values are unset, as the engine reads them. */
+	const char *mode = secure_getenv("NXRETRY_MODE");
+	const char *file = secure_getenv("NXRETRY_CONFIG");
+	const char *zones = secure_getenv("NXRETRY_ZONES");
+	mode = nx_env_blank(mode) ? NULL : mode;
+	file = nx_env_blank(file) ? NULL : file;
+	zones = nx_env_blank(zones) ? NULL : zones;
+	bool mode_known = !mode || !strcmp(mode, "fallback") || !strcmp(mode, "first");
+	enum scope_kind kind = SCOPE_NONE;
+	if (file || access(DEFAULT_CONFIG, F_OK) == 0 || !mode_known) {
+		kind = SCOPE_ENGINE;
+		const struct nx_engine *e = enter();
+		s->first = e && e->first();
+		leave();
+	} else {
+		s->first = mode && !strcmp(mode, "first");
+		if (zones)
+			kind = scope_from_zones(s, zones);
 	}
-	scope = s;
+	s->kind = kind;
 }
 
 static const struct scope *get_scope(void)

@@ -26,6 +26,9 @@
  *       gethostbyname_r then gethostbyname of NAME, errno set to 123
  *       before each: "r rc=<ret> found=<0|1> errno=<n>",
  *       "static found=<0|1> errno=<n>".
+ *   hostile heap
+ *       Looks localhost up, then prints "inuse <bytes>": the heap in use
+ *       (mallinfo2), which the preload must leave as libc alone leaves it.
  *   hostile stderr rdwr|after FILE NAME
  *       rdwr: closes fd 2 and opens FILE read-write (it becomes fd 2),
  *       then looks NAME up; after: looks localhost up first, then closes
@@ -37,6 +40,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -74,7 +78,7 @@ static int lookup(const char *name, char *addr, size_t len)
 static int usage(void)
 {
 	fprintf(stderr, "usage: hostile fork-init FIFO CONFIG | cancel-init | "
-			"longjmp N US WARM WAITING NEXT | errno NAME | stderr rdwr|after FILE NAME\n");
+			"longjmp N US WARM WAITING NEXT | errno NAME | heap | stderr rdwr|after FILE NAME\n");
 	return 1;
 }
 
@@ -234,6 +238,15 @@ static int errno_after(const char *name)
 	return 0;
 }
 
+/* ---- heap ---- */
+
+static int heap_after_lookup(void)
+{
+	lookup("localhost", NULL, 0);
+	printf("inuse %zu\n", mallinfo2().uordblks);
+	return 0;
+}
+
 /* ---- stderr ---- */
 
 static int stderr_reused(const char *how, const char *file, const char *name)
@@ -261,6 +274,8 @@ int main(int argc, char **argv)
 		return interrupted_lookups(atoi(argv[2]), atol(argv[3]), argv[4], argv[5], argv[6]);
 	if (argc == 3 && !strcmp(argv[1], "errno"))
 		return errno_after(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "heap"))
+		return heap_after_lookup();
 	if (argc == 5 && !strcmp(argv[1], "stderr"))
 		return stderr_reused(argv[2], argv[3], argv[4]);
 	return usage();

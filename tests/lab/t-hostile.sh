@@ -70,4 +70,13 @@ main rc=0" "$(without_ms <<<"$out")"
 }
 
 
-run_tests test_fork_during_init test_cancel_during_init
+# The first lookup decides what concerns nxretry (NXRETRY_ZONES here) and keeps it in the library's
+# own storage: the program's heap in use afterwards is what it is without the preload. Fails when the
+# zone table is allocated there (8 KiB and more, kept for the process).
+test_heap_untouched() {
+	require_hostile
+	expect_eq "heap in use after a lookup: as without the preload" "$("$HOSTILE" heap)" \
+		"$(NXRETRY_ZONES=lab.test,other.test LD_PRELOAD=$NXRETRY_LIB "$HOSTILE" heap)"
+}
+
+run_tests test_fork_during_init test_cancel_during_init test_heap_untouched
