@@ -85,7 +85,7 @@ ifeq ($(SANITIZE)$(filter musl,$(FLAVOR))$(CARES_PREFIX),)
 endif
 # The preload's own files, and the engine files it shares (built
 # apart, without FORTIFY).
-HOOK_OBJ   = $(addprefix $(B)/obj/preload/,hooks.o loader.o policy.o escape.o once.o)
+HOOK_OBJ   = $(addprefix $(B)/obj/preload/,hooks.o loader.o policy.o escape.o log.o once.o)
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(wildcard tests/unit/test_*.c)))
 
 LIB        = $(B)/libnxretry.so

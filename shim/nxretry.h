@@ -276,6 +276,16 @@ void nx_log(enum nx_level level, const char *fmt, ...) __attribute__((format(pri
  * cut between characters when out is full. Returns the length written. */
 size_t nx_escape(char *out, size_t size, const char *in);
 bool nx_log_parse_level(const char *text, enum nx_level *out);
+/* Whether a line may be written to fd 2 now, in someone else's program
+ * (the preload's rule; the engine loaded by it asks the preload's copy).
+ * fd 2 is recorded the first time this is asked (at the process's first
+ * lookup), if it looks like a log then (see log.c). Lines go out while fd
+ * 2 is still that file, or is a terminal: a program that closed stderr
+ * and put a data file or a socket in its place never gets one. */
+bool nx_log_usable(void);
+/* nx_log asks usable (default: fd 2 is open; the engine in a program:
+ * the preload's nx_log_usable). */
+void nx_log_check_with(bool (*usable)(void));
 
 /* ---- wait.c ---- */
 /* Delay before attempt n+1 (n counts from 0), jittered with r in [0,1):
@@ -501,6 +511,9 @@ static inline void nx_once(struct nx_once *o, void (*init)(void))
 struct nx_libc {
 	nx_gai_fn getaddrinfo;
 	nx_freeai_fn freeaddrinfo;
+	/* The preload's nx_log_usable, which saw fd 2 at the process's first
+	 * lookup (the engine loads later); NULL: the engine's own. */
+	bool (*log_usable)(void);
 };
 
 /* The engine's word on a lookup. Not final: the lookup is libc's (in

@@ -291,5 +291,7 @@ __attribute__((visibility("default"))) const struct nx_engine *
 nxretry_engine_v2(const struct nx_libc *real)
 {
 	libc = *real;
+	if (libc.log_usable)
+		nx_log_check_with(libc.log_usable);
 	return &engine;
 }

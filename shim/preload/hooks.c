@@ -65,7 +65,7 @@ static void *free_fast; /* libc's freeaddrinfo, while the engine is not loaded *
 static void say(const char *what, const char *detail)
 {
 	const char *level = secure_getenv("NXRETRY_LOG");
-	if (level && !strcmp(level, "off"))
+	if ((level && !strcmp(level, "off")) || !nx_log_usable())
 		return;
 	char safe[512], line[1024];
 	nx_escape(safe, sizeof safe, detail); /* a path from LD_PRELOAD, dlerror()'s text */
@@ -114,7 +114,7 @@ static void load_engine(void)
 		return;
 	}
 	memcpy(&open, &entry, sizeof entry);
-	struct nx_libc libc = {real_getaddrinfo(), real_freeaddrinfo()};
+	struct nx_libc libc = {real_getaddrinfo(), real_freeaddrinfo(), nx_log_usable};
 	const struct nx_engine *e = open(&libc);
 	if (!e)
 		say("cannot start the engine", path);
@@ -178,6 +178,7 @@ static enum scope_kind scope_from_zones(struct scope *s, const char *text)
 static void decide_scope(void)
 {
 	struct scope *s = &scope;
+	nx_log_usable(); /* records what fd 2 is at the first lookup */
 	/* setuid/setgid: the environment belongs to someone else. */
 	if (getauxval(AT_SECURE))
 		return;
@@ -362,12 +363,32 @@ static COLD struct nx_verdict engine_hostent(const char *name, int af, struct ho
 	if (!concerns(name))
 		return v;
 	const struct nx_engine *e = enter();
-	int saved = errno; /* the engine's sockets leave EAGAIN behind */
 	if (e)
 		v = e->hostent(name, af, ret, buf, buflen, libc_herr);
-	errno = saved; /* the callers set ERANGE or EAGAIN where glibc does */
 	leave();
 	return v;
+}
+
+/* glibc's gethostbyname*_r end with errno 0 when they found the name, or
+ * found it missing; musl's leave it. */
+#ifdef __GLIBC__
+#define HOSTENT_CLEARS_ERRNO true
+#else
+#define HOSTENT_CLEARS_ERRNO false
+#endif
+
+/* errno as the caller of gethostbyname*(_r) sees it after nxretry had its
+ * say: ERANGE or EAGAIN where glibc fails with them; libc's own answer in
+ * first mode (libc not asked) as libc would leave it; else what libc left
+ * (loading the engine, its sockets and files leave their own behind). */
+static void hostent_errno(const struct nx_verdict *v, bool libc_asked, int saved)
+{
+	if (v->final && (v->rc == ERANGE || v->rc == EAGAIN))
+		errno = v->rc;
+	else if (v->final && !libc_asked && HOSTENT_CLEARS_ERRNO)
+		errno = 0;
+	else
+		errno = saved;
 }
 
 /* The reentrant forms. libc_rc is libc's return, or NULL in first mode
@@ -378,6 +399,7 @@ static COLD struct nx_verdict engine_hostent(const char *name, int af, struct ho
 static bool hostent_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
 		      struct hostent **result, int *h_errnop, const int *libc_rc, int *rc)
 {
+	int saved = errno;
 	if (!name || inside)
 		return false;
 	if (!libc_rc ? !first_mode()
@@ -386,12 +408,12 @@ static bool hostent_r(const char *name, int af, struct hostent *ret, char *buf, 
 		return false;
 	int libc_herr = libc_rc ? *h_errnop : 0;
 	struct nx_verdict v = engine_hostent(name, af, ret, buf, buflen, libc_rc ? &libc_herr : NULL);
+	hostent_errno(&v, libc_rc != NULL, saved);
 	if (!v.final)
 		return false;
 	*result = v.rc == 0 ? ret : NULL;
 	*h_errnop = v.herr;
 	if (v.rc == ERANGE || v.rc == EAGAIN) { /* EAGAIN: glibc's CNAME without an address */
-		errno = v.rc;
 		*rc = v.rc;
 	} else {
 		*rc = v.rc == 0 ? 0 : NX_HOSTENT_R_MISS;
@@ -431,6 +453,7 @@ static bool hostent_static(const char *name, int af, bool asked, struct hostent 
 			   struct hostent **out)
 {
 	static __thread struct hostent he __attribute__((tls_model("initial-exec")));
+	int saved = errno;
 	if (!name || inside)
 		return false;
 	if (!asked ? !first_mode()
@@ -441,10 +464,13 @@ static bool hostent_static(const char *name, int af, bool asked, struct hostent 
 	const struct nx_engine *e = enter(); /* its per-thread buffer, freed at thread exit */
 	char *buf = e ? e->thread_buffer(HOSTENT_BUF) : NULL;
 	leave();
-	if (!buf)
+	if (!buf) {
+		errno = saved;
 		return false;
+	}
 	int libc_herr = h_errno;
 	struct nx_verdict v = engine_hostent(name, af, &he, buf, HOSTENT_BUF, asked ? &libc_herr : NULL);
+	hostent_errno(&v, asked, saved);
 	if (!v.final) {
 		h_errno = libc_herr; /* as libc left it: the engine's own lookups may set it */
 		return false;
@@ -461,8 +487,6 @@ static bool hostent_static(const char *name, int af, bool asked, struct hostent 
 		*out = &he;
 		return true;
 	}
-	if (v.rc == ERANGE || v.rc == EAGAIN)
-		errno = v.rc;
 	h_errno = v.herr;
 	*out = NULL;
 	return true;

@@ -69,6 +69,43 @@ main rc=0" "$(without_ms <<<"$out")"
 	expect_between "main: ms for localhost" 0 "$MAX_MS" "${ms:-99999}"
 }
 
+# gethostbyname_r and gethostbyname of a name in the zone (one that exists, one that never will), in
+# both modes: the first lookup loads the engine, whose files and sockets leave their errno behind
+# (ENOENT); the caller must see what libc alone leaves (glibc: 0, in either case).
+test_hostent_errno() {
+	require_hostile
+	local name mode plain nx
+	for name in www.lab.test never.lab.test; do
+		plain=$("$HOSTILE" errno "$name" 2>&1)
+		for mode in fallback first; do
+			nx=$(NXRETRY_ZONES=lab.test NXRETRY_MODE=$mode NXRETRY_TIMEOUT=0.3 LD_PRELOAD=$NXRETRY_LIB \
+				"$HOSTILE" errno "$name" 2>&1)
+			expect_eq "$name, mode $mode: errno as libc alone leaves it" "$plain" "$nx"
+		done
+	done
+	expect_eq "libc alone: errno 0" "r rc=0 found=0 errno=0
+static found=0 errno=0" "$plain"
+}
+
+# A program closed stderr and opened a data file, which became fd 2; then nxretry has a line to log
+# (a configuration it rejects). rdwr: the file opened read-write before the first lookup; after: a
+# file opened write-only after one, when fd 2 was still the test's stderr. The file must not change.
+# With stderr left alone the same run logs its line (so the trigger works).
+test_stderr_reused() {
+	require_hostile
+	local data=$NXLAB_DIR/hostile.data err=$NXLAB_DIR/hostile.err how out
+	for how in rdwr after; do
+		printf 'data\n' >"$data"
+		out=$(NXRETRY_ZONES=lab.test NXRETRY_TIMEOUT=bogus LD_PRELOAD=$NXRETRY_LIB \
+			"$HOSTILE" stderr "$how" "$data" absent.lab.test 2>"$err")
+		expect_eq "$how: the lookup failed, the file was fd 2" "rc=-2 fd=2" "$out"
+		expect_eq "$how: the data file unchanged" "data" "$(cat "$data")"
+		expect_eq "$how: nothing on the old stderr either" "" "$(stderr_of "$err")"
+	done
+	NXRETRY_ZONES=lab.test NXRETRY_TIMEOUT=bogus LD_PRELOAD=$NXRETRY_LIB "$GAI" absent.lab.test \
+		>/dev/null 2>"$err" || true
+	expect_eq "stderr left alone: the line is logged" 1 "$(grep -c '^nxretry: .*configuration rejected' "$err")"
+}
 
 # The first lookup decides what concerns nxretry (NXRETRY_ZONES here) and keeps it in the library's
 # own storage: the program's heap in use afterwards is what it is without the preload. Fails when the
@@ -79,4 +116,5 @@ test_heap_untouched() {
 		"$(NXRETRY_ZONES=lab.test,other.test LD_PRELOAD=$NXRETRY_LIB "$HOSTILE" heap)"
 }
 
-run_tests test_fork_during_init test_cancel_during_init test_heap_untouched
+run_tests test_fork_during_init test_cancel_during_init test_heap_untouched test_hostent_errno \
+	test_stderr_reused

@@ -29,7 +29,7 @@ static int setup_group(void **state)
 	setenv("NXRETRY_LOG", "off", 1);
 	unsetenv("NXRETRY_CONFIG");
 	unsetenv("NXRETRY_MODE");
-	struct nx_libc libc = {getaddrinfo, freeaddrinfo};
+	struct nx_libc libc = {getaddrinfo, freeaddrinfo, NULL};
 	engine = nxretry_engine_v2(&libc);
 	struct nx_found gone;
 	memset(&gone, 0, sizeof gone);

@@ -143,7 +143,7 @@ static void test_fork_in_realloc(void **state)
 {
 	(void)state;
 	/* The engine's handlers, as a process gets them: on its first use. */
-	struct nx_libc libc = {getaddrinfo, freeaddrinfo};
+	struct nx_libc libc = {getaddrinfo, freeaddrinfo, NULL};
 	setenv("NXRETRY_LOG", "off", 1);
 	unsetenv("NXRETRY_ZONES");
 	unsetenv("NXRETRY_CONFIG");

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static struct nx_config cfg;
-static const struct nx_libc no_libc = {NULL, NULL};
+static const struct nx_libc no_libc = {NULL, NULL, NULL};
 
 static int setup(void **state)
 {
