@@ -93,7 +93,7 @@ ENGINE     = $(B)/libnxretry-engine.so
 
 .PHONY: all musl unit-tests check unit lab demo bench install uninstall clean deps lint dist deb
 all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent \
-	$(B)/hostile $(if $(filter musl,$(FLAVOR)),,$(B)/conform)
+	$(if $(filter musl,$(FLAVOR)),,$(B)/conform $(B)/hostile)
 
 $(B)/obj/%.o: shim/engine/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
 	$(CC) $(CFLAGS) $(COMPAT) -c -o $@ $<
