@@ -115,13 +115,14 @@ $(B)/obj:
 	mkdir -p $@
 
 # The thin preload's objects: no FORTIFY, whose __*_chk functions musl
-# lacks (a glibc-built preload must not kill a musl process).
+# lacks (a glibc-built preload must not kill a musl process). NX_PRELOAD:
+# an engine file built for the preload (once.c's TLS model).
 $(B)/obj/preload/%.o: shim/preload/%.c shim/nxretry.h | $(B)/obj
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
 $(B)/obj/preload/%.o: shim/engine/%.c shim/nxretry.h | $(B)/obj
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
+	$(CC) $(CFLAGS) -U_FORTIFY_SOURCE -DNX_PRELOAD -c -o $@ $<
 
 # The thin preload: no c-ares, no libconfig, lazy binding.
 $(LIB): $(HOOK_OBJ) shim/preload/libnxretry.map

@@ -13,7 +13,15 @@
 #include <sched.h>
 #include <unistd.h>
 
-static __thread unsigned running __attribute__((tls_model("initial-exec"))); /* bits of o->bit */
+/* Bits of o->bit. Initial-exec in the preload (the default model needs
+ * __tls_get_addr, which glibc defines in ld.so: a dependency musl cannot
+ * load); the default in the engine, which is dlopen'ed (musl refuses
+ * initial-exec TLS there). */
+#ifdef NX_PRELOAD
+static __thread unsigned running __attribute__((tls_model("initial-exec")));
+#else
+static __thread unsigned running;
+#endif
 
 /* Init runs with cancellation and asynchronous signals held off: a cancel
  * at one of its cancellation points (a log line, the configuration file),
