@@ -507,6 +507,22 @@ static inline void nx_once(struct nx_once *o, void (*init)(void))
 		nx_once_wait(o, init);
 }
 
+/* ---- call.c: one engine call per thread ---- */
+/* Inside a call, cancellation and asynchronous signals are held off except
+ * between nx_call_park and nx_call_unpark (frame: the waiting function's),
+ * around a wait that holds no lock. false: the thread is already inside. */
+bool nx_call_begin(void);
+void nx_call_end(void);
+bool nx_call_abandon(const void *frame); /* see struct nx_engine's abandon */
+void nx_call_park(const void *frame);
+void nx_call_unpark(void);
+/* calloc and free for memory a wait holds: an abandoned call frees it. */
+void *nx_call_calloc(size_t n, size_t size);
+void nx_call_free(void *p);
+/* What an abandoned call's wait held: probe.c's channel, flight.c's flight. */
+void nx_probe_abandon(void);
+void nx_flight_abandon(void);
+
 /* ---- engine.c: the interface between hooks.c and the engine ---- */
 struct nx_libc {
 	nx_gai_fn getaddrinfo;
@@ -543,9 +559,14 @@ struct nx_engine {
 	/* A buffer of len bytes for this thread, freed when it ends (the
 	 * storage of gethostbyname's result); NULL without memory. */
 	char *(*thread_buffer)(size_t len);
+	/* Asked when this thread enters nxretry while marked as inside it:
+	 * true when that mark is left over from a lookup the thread left by
+	 * a non-local exit (what it held is released now); false when this
+	 * entry is nested in a lookup still running. frame: the caller's. */
+	bool (*abandon)(const void *frame);
 };
 
-#define NX_ENGINE_SYMBOL "nxretry_engine_v2"
+#define NX_ENGINE_SYMBOL "nxretry_engine_v3"
 
 /* loader.c: the preload's view of the process without libdl. */
 void *nx_next_symbol(const char *name);       /* what dlsym(RTLD_NEXT) finds */

@@ -161,7 +161,7 @@ static uint32_t resolve_host(const struct nx_config *c, const char *host, uint16
 			     int number, int64_t deadline_ms, struct nx_authority *a)
 {
 	static const int both[] = {NX_T_A, NX_T_AAAA};
-	struct nx_reply *r = calloc(2, sizeof *r); /* ~11 KiB: off small thread stacks */
+	struct nx_reply *r = nx_call_calloc(2, sizeof *r); /* ~11 KiB: off small thread stacks */
 	uint32_t ttl = TTL_MAX_S;
 	if (!r)
 		return ttl;
@@ -174,7 +174,7 @@ static uint32_t resolve_host(const struct nx_config *c, const char *host, uint16
 		if (r[q].ttl < ttl)
 			ttl = r[q].ttl;
 	}
-	free(r);
+	nx_call_free(r);
 	return ttl;
 }
 

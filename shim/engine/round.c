@@ -39,15 +39,17 @@ struct waiting {
 	bool narrow;            /* the name does not exist: one type per round will do */
 	bool replied;           /* some server replied in the last round */
 	bool split_logged;      /* servers' disagreement said once */
-	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~17 KiB on the heap */
+	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~17 KiB on the heap (nx_call_calloc) */
 	struct view *views;     /* [NX_MAXSERVERS] */
 };
 
 static void sleep_ms(int64_t ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	nx_call_park(__builtin_frame_address(0)); /* signals as the caller has them */
 	while (ms > 0 && clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
 		;
+	nx_call_unpark();
 }
 
 /* Addresses from an answering server, in the order glibc's DNS backend
@@ -427,13 +429,13 @@ void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *o
 	memset(out, 0, sizeof *out);
 	w->links = q->links;
 	struct waiting g = {.q = q, .w = w, .out = out, .query_ms = (int)(q->cfg->query_timeout * 1000)};
-	g.replies = calloc(3, sizeof *g.replies);
-	g.views = calloc(NX_MAXSERVERS, sizeof *g.views);
+	g.replies = nx_call_calloc(3, sizeof *g.replies);
+	g.views = nx_call_calloc(NX_MAXSERVERS, sizeof *g.views);
 	enum round r = g.replies && g.views ? rounds(&g) : ROUND_FAILED;
 	if (!g.replies || !g.views)
 		out->why = NX_WHY_SKIPPED;
-	free(g.replies);
-	free(g.views);
+	nx_call_free(g.replies);
+	nx_call_free(g.views);
 	static const enum nx_outcome outcome[] = {
 		[ROUND_FOUND] = NX_OUT_FOUND,   [ROUND_NODATA] = NX_OUT_NODATA,
 		[ROUND_ABSENT] = NX_OUT_ABSENT, [ROUND_CNAME] = NX_OUT_ALIAS,

@@ -137,6 +137,24 @@ static void leave(void)
 	inside = 0;
 }
 
+/* Whether this call is nested in nxretry's own work on this thread (an
+ * NSS module's lookup, a signal handler's): it then goes to libc. A mark
+ * left by a lookup the program left with siglongjmp is not: the engine
+ * tells, and releases what that lookup held. */
+static COLD bool nested_slow(void)
+{
+	const struct nx_engine *e = __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
+	if (e && !e->abandon(__builtin_frame_address(0)))
+		return true;
+	inside = 0;
+	return false;
+}
+
+static inline bool nested(void)
+{
+	return inside && nested_slow();
+}
+
 /* What this process asked of nxretry, decided on its first lookup (never
  * at load time). Without a configuration file the environment says it
  * all: with no NXRETRY_ZONES nothing concerns nxretry, and names outside
@@ -318,7 +336,7 @@ static COLD int getaddrinfo_slow(const char *node, const char *service,
 	if (!first)
 		__atomic_store_n(&gai_fast, (void *)real, __ATOMIC_RELEASE);
 	int rc;
-	if (node && !inside && first) {
+	if (node && first && !nested()) {
 		if (getaddrinfo_first(node, service, hints, res, &rc))
 			return rc;
 		/* The authority had its turn, within the deadline: libc's
@@ -326,7 +344,7 @@ static COLD int getaddrinfo_slow(const char *node, const char *service,
 		return real(node, service, hints, res);
 	}
 	rc = real(node, service, hints, res);
-	if ((rc != EAI_NONAME && rc != EAI_NODATA) || !node || inside)
+	if ((rc != EAI_NONAME && rc != EAI_NODATA) || !node || nested())
 		return rc;
 	return getaddrinfo_after(node, service, hints, res, rc);
 }
@@ -334,7 +352,7 @@ static COLD int getaddrinfo_slow(const char *node, const char *service,
 static COLD int getaddrinfo_failed(struct addrinfo **res, int rc)
 {
 	struct gai_call c = gai_call;
-	if (c.res != res || !c.node || inside)
+	if (c.res != res || !c.node || nested())
 		return rc;
 	return getaddrinfo_after(c.node, c.service, c.hints, c.res, rc);
 }
@@ -400,7 +418,7 @@ static bool hostent_r(const char *name, int af, struct hostent *ret, char *buf, 
 		      struct hostent **result, int *h_errnop, const int *libc_rc, int *rc)
 {
 	int saved = errno;
-	if (!name || inside)
+	if (!name || nested())
 		return false;
 	if (!libc_rc ? !first_mode()
 		     : *libc_rc != NX_HOSTENT_R_MISS || *result ||
@@ -454,7 +472,7 @@ static bool hostent_static(const char *name, int af, bool asked, struct hostent 
 {
 	static __thread struct hostent he __attribute__((tls_model("initial-exec")));
 	int saved = errno;
-	if (!name || inside)
+	if (!name || nested())
 		return false;
 	if (!asked ? !first_mode()
 		   : libc_result || (h_errno != HOST_NOT_FOUND && h_errno != NO_DATA))

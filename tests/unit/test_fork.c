@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 /* engine.c's entry point, as hooks.c finds it. */
-const struct nx_engine *nxretry_engine_v2(const struct nx_libc *real);
+const struct nx_engine *nxretry_engine_v3(const struct nx_libc *real);
 
 #define ROUNDS 7      /* table doublings caught mid-realloc: 16 -> 2048 */
 #define MAX_LISTS 4096
@@ -147,7 +147,7 @@ static void test_fork_in_realloc(void **state)
 	setenv("NXRETRY_LOG", "off", 1);
 	unsetenv("NXRETRY_ZONES");
 	unsetenv("NXRETRY_CONFIG");
-	const struct nx_engine *e = nxretry_engine_v2(&libc);
+	const struct nx_engine *e = nxretry_engine_v3(&libc);
 	assert_non_null(e);
 	assert_false(e->first()); /* loads the configuration: handlers installed */
 
