@@ -83,9 +83,9 @@ ifeq ($(SANITIZE)$(filter musl,$(FLAVOR))$(CARES_PREFIX),)
   PROG_START  = $(B)/obj/start.o -Wl,--wrap=__libc_start_main
   PORTABLE    = $(B)/portable.ok
 endif
-# The preload's own files, and the two engine files it shares (built
+# The preload's own files, and the engine files it shares (built
 # apart, without FORTIFY).
-HOOK_OBJ   = $(addprefix $(B)/obj/preload/,hooks.o loader.o policy.o escape.o)
+HOOK_OBJ   = $(addprefix $(B)/obj/preload/,hooks.o loader.o policy.o escape.o log.o once.o)
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(wildcard tests/unit/test_*.c)))
 
 LIB        = $(B)/libnxretry.so
@@ -93,7 +93,7 @@ ENGINE     = $(B)/libnxretry-engine.so
 
 .PHONY: all musl unit-tests check unit lab demo bench install uninstall clean deps lint dist deb
 all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent \
-	$(if $(filter musl,$(FLAVOR)),,$(B)/conform)
+	$(if $(filter musl,$(FLAVOR)),,$(B)/conform $(B)/hostile)
 
 $(B)/obj/%.o: shim/engine/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
 	$(CC) $(CFLAGS) $(COMPAT) -c -o $@ $<
@@ -115,7 +115,8 @@ $(B)/obj:
 	mkdir -p $@
 
 # The thin preload's objects: no FORTIFY, whose __*_chk functions musl
-# lacks (a glibc-built preload must not kill a musl process). On aarch64,
+# lacks (a glibc-built preload must not kill a musl process). NX_PRELOAD:
+# an engine file built for the preload (once.c's TLS model). On aarch64,
 # atomics inline: GCC's outline atomics bring libgcc's constructor, which
 # calls __getauxval (musl lacks it) at every process start.
 ifneq ($(filter aarch64%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
@@ -126,7 +127,7 @@ $(B)/obj/preload/%.o: shim/preload/%.c shim/nxretry.h | $(B)/obj
 	$(CC) $(CFLAGS) $(PRELOAD_CFLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
 $(B)/obj/preload/%.o: shim/engine/%.c shim/nxretry.h | $(B)/obj
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PRELOAD_CFLAGS) -U_FORTIFY_SOURCE -c -o $@ $<
+	$(CC) $(CFLAGS) $(PRELOAD_CFLAGS) -U_FORTIFY_SOURCE -DNX_PRELOAD -c -o $@ $<
 
 # The thin preload: no c-ares, no libconfig, lazy binding.
 $(LIB): $(HOOK_OBJ) shim/preload/libnxretry.map
@@ -169,9 +170,10 @@ $(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 # Lab tools: the misbehaving DNS server, the threaded getaddrinfo client, the
-# client whose lookup thread is cancelled, the gethostbyname* client and the
-# conformance matrix (tests/lab/t-conform.sh).
-$(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/conform: $(B)/%: tests/lab/%.c tests/lab/client.h | $(B)/obj
+# client whose lookup thread is cancelled, the gethostbyname* client, the
+# programs that fork, cancel, siglongjmp or reuse fd 2 around a lookup
+# (tests/lab/t-hostile.sh) and the conformance matrix (tests/lab/t-conform.sh).
+$(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/hostile $(B)/conform: $(B)/%: tests/lab/%.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a

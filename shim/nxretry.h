@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -279,6 +280,16 @@ void nx_log(enum nx_level level, const char *fmt, ...) __attribute__((format(pri
  * cut between characters when out is full. Returns the length written. */
 size_t nx_escape(char *out, size_t size, const char *in);
 bool nx_log_parse_level(const char *text, enum nx_level *out);
+/* Whether a line may be written to fd 2 now, in someone else's program
+ * (the preload's rule; the engine loaded by it asks the preload's copy).
+ * fd 2 is recorded the first time this is asked (at the process's first
+ * lookup), if it looks like a log then (see log.c). Lines go out while fd
+ * 2 is still that file, or is a terminal: a program that closed stderr
+ * and put a data file or a socket in its place never gets one. */
+bool nx_log_usable(void);
+/* nx_log asks usable (default: fd 2 is open; the engine in a program:
+ * the preload's nx_log_usable). */
+void nx_log_check_with(bool (*usable)(void));
 
 /* ---- wait.c ---- */
 /* Delay before attempt n+1 (n counts from 0), jittered with r in [0,1):
@@ -482,10 +493,55 @@ void nx_flight_reset(void);
 void nx_flight_lock(void); /* around fork (engine.c) */
 void nx_flight_unlock(void);
 
+/* ---- once.c: an initialisation run once per process ---- */
+/* The signals held off while nxretry runs its own code: all but the
+ * synchronous faults (glibc's and musl's sigfillset leave out their
+ * internal signals). */
+static inline void nx_async_signals(sigset_t *set)
+{
+	static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+	sigfillset(set);
+	for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+		sigdelset(set, faults[i]);
+}
+/* Fork-safe (a child finds its parent's running init and runs it itself),
+ * with cancellation and asynchronous signals held off while it runs. bit:
+ * this instance's own bit among the library's instances. */
+enum { NX_ONCE_NEW = 0, NX_ONCE_DONE = -1 };
+struct nx_once {
+	int state; /* NX_ONCE_NEW, NX_ONCE_DONE, or the pid of the process running init */
+	unsigned bit;
+};
+void nx_once_wait(struct nx_once *o, void (*init)(void));
+static inline void nx_once(struct nx_once *o, void (*init)(void))
+{
+	if (__atomic_load_n(&o->state, __ATOMIC_ACQUIRE) != NX_ONCE_DONE)
+		nx_once_wait(o, init);
+}
+
+/* ---- call.c: one engine call per thread ---- */
+/* Inside a call, cancellation and asynchronous signals are held off except
+ * between nx_call_park and nx_call_unpark (frame: the waiting function's),
+ * around a wait that holds no lock. false: the thread is already inside. */
+bool nx_call_begin(void);
+void nx_call_end(void);
+bool nx_call_abandon(const void *frame); /* see struct nx_engine's abandon */
+void nx_call_park(const void *frame);
+void nx_call_unpark(void);
+/* calloc and free for memory a wait holds: an abandoned call frees it. */
+void *nx_call_calloc(size_t n, size_t size);
+void nx_call_free(void *p);
+/* What an abandoned call's wait held: probe.c's channel, flight.c's flight. */
+void nx_probe_abandon(void);
+void nx_flight_abandon(void);
+
 /* ---- engine.c: the interface between hooks.c and the engine ---- */
 struct nx_libc {
 	nx_gai_fn getaddrinfo;
 	nx_freeai_fn freeaddrinfo;
+	/* The preload's nx_log_usable, which saw fd 2 at the process's first
+	 * lookup (the engine loads later); NULL: the engine's own. */
+	bool (*log_usable)(void);
 };
 
 /* The engine's word on a lookup. Not final: the lookup is libc's (in
@@ -515,9 +571,14 @@ struct nx_engine {
 	/* A buffer of len bytes for this thread, freed when it ends (the
 	 * storage of gethostbyname's result); NULL without memory. */
 	char *(*thread_buffer)(size_t len);
+	/* Asked when this thread enters nxretry while marked as inside it:
+	 * true when that mark is left over from a lookup the thread left by
+	 * a non-local exit (what it held is released now); false when this
+	 * entry is nested in a lookup still running. frame: the caller's. */
+	bool (*abandon)(const void *frame);
 };
 
-#define NX_ENGINE_SYMBOL "nxretry_engine_v2"
+#define NX_ENGINE_SYMBOL "nxretry_engine_v3"
 
 /* loader.c: the preload's view of the process without libdl. */
 void *nx_next_symbol(const char *name);       /* what dlsym(RTLD_NEXT) finds */

@@ -161,7 +161,7 @@ static uint32_t resolve_host(const struct nx_config *c, const char *host, uint16
 			     int number, int64_t deadline_ms, struct nx_authority *a)
 {
 	static const int both[] = {NX_T_A, NX_T_AAAA};
-	struct nx_reply *r = calloc(2, sizeof *r); /* ~11 KiB: off small thread stacks */
+	struct nx_reply *r = nx_call_calloc(2, sizeof *r); /* ~11 KiB: off small thread stacks */
 	uint32_t ttl = TTL_MAX_S;
 	if (!r)
 		return ttl;
@@ -174,7 +174,7 @@ static uint32_t resolve_host(const struct nx_config *c, const char *host, uint16
 		if (r[q].ttl < ttl)
 			ttl = r[q].ttl;
 	}
-	free(r);
+	nx_call_free(r);
 	return ttl;
 }
 
@@ -339,13 +339,13 @@ static int discover_in(const struct nx_config *c, const struct nx_zone *z, int64
 static int discover(const struct nx_config *c, const struct nx_zone *z, int64_t deadline_ms,
 		    struct nx_authority *a)
 {
-	struct nx_reply *r = malloc(sizeof *r);
+	struct nx_reply *r = nx_call_calloc(1, sizeof *r);
 	if (!r) {
 		nx_log(NX_LOG_WARN, "%s: cannot find the zone: out of memory", z->suffix);
 		return -1;
 	}
 	int rc = discover_in(c, z, deadline_ms, a, r);
-	free(r);
+	nx_call_free(r);
 	return rc;
 }
 

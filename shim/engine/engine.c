@@ -15,7 +15,7 @@
 
 #define HOSTS_FILE "/etc/hosts"
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static struct nx_once load_once = {NX_ONCE_NEW, 1};
 static struct nx_config cfg;
 static bool ready;
 static struct nx_libc libc;
@@ -58,13 +58,17 @@ static void load(void)
 		nx_log(NX_LOG_ERROR, "configuration rejected: lookups go to libc alone");
 		return;
 	}
-	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	/* Once per process image: a fork child that runs load again (its
+	 * parent's thread was inside it) inherits the handlers. */
+	static bool handlers;
+	if (!handlers)
+		handlers = pthread_atfork(before_fork, after_fork_parent, after_fork_child) == 0;
 	ready = cfg.enabled;
 }
 
 static bool configured(void)
 {
-	pthread_once(&once, load);
+	nx_once(&load_once, load);
 	return ready;
 }
 
@@ -224,25 +228,26 @@ static struct nx_verdict hostent_uncancellable(const char *name, int af, struct 
 
 /* The entry points are not cancellation points: a thread cancelled
  * mid-wait would leave locks held and a shared wait without its leader.
- * A pending cancel takes effect at the caller's next cancellation point. */
+ * A pending cancel takes effect at the caller's next cancellation point.
+ * Nor do signal handlers run inside them but in their waits (call.c). */
 static struct nx_verdict engine_getaddrinfo(const char *node, const char *service,
 					    const struct addrinfo *hints, struct addrinfo **res,
 					    const int *libc_rc)
 {
-	int old, ignored;
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	if (!nx_call_begin())
+		return to_libc;
 	struct nx_verdict v = getaddrinfo_uncancellable(node, service, hints, res, libc_rc);
-	pthread_setcancelstate(old, &ignored);
+	nx_call_end();
 	return v;
 }
 
 static struct nx_verdict engine_hostent(const char *name, int af, struct hostent *ret, char *buf,
 					size_t buflen, const int *libc_herr)
 {
-	int old, ignored;
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	if (!nx_call_begin())
+		return to_libc;
 	struct nx_verdict v = hostent_uncancellable(name, af, ret, buf, buflen, libc_herr);
-	pthread_setcancelstate(old, &ignored);
+	nx_call_end();
 	return v;
 }
 
@@ -272,7 +277,11 @@ static char *engine_thread_buffer(size_t len)
 
 static bool engine_first(void)
 {
-	return configured() && cfg.mode == NX_MODE_FIRST;
+	if (!nx_call_begin())
+		return false;
+	bool first = configured() && cfg.mode == NX_MODE_FIRST;
+	nx_call_end();
+	return first;
 }
 
 static bool engine_release(struct addrinfo *ai)
@@ -286,11 +295,14 @@ static const struct nx_engine engine = {
 	.hostent = engine_hostent,
 	.first = engine_first,
 	.thread_buffer = engine_thread_buffer,
+	.abandon = nx_call_abandon,
 };
 
 __attribute__((visibility("default"))) const struct nx_engine *
-nxretry_engine_v2(const struct nx_libc *real)
+nxretry_engine_v3(const struct nx_libc *real)
 {
 	libc = *real;
+	if (libc.log_usable)
+		nx_log_check_with(libc.log_usable);
 	return &engine;
 }

@@ -5,28 +5,36 @@
  * finds is kept in memo.c once it lands; here are only those in the air. */
 #include "nxretry.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ABANDON_MS 1000 /* past its deadline, a flight's leader is gone */
+/* futex(2) operations, the kernel's numbers (musl's headers lack linux/) */
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAKE_PRIVATE 129
 
 struct flight {
 	struct flight *next;
 	char key[NX_KEYMAX];
 	bool done;
+	int landed;          /* done, for the futex its waiters sleep on */
 	int refs;            /* the leader and its waiters: the last one out frees it */
 	int64_t deadline_ms; /* the leader's */
 	struct nx_found found;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t landed; /* on CLOCK_MONOTONIC, set up by landed_ready() */
-static bool landed_set;
 static struct flight *flights; /* in flight: a landed one is unlinked */
+
+/* The flight this thread leads or waits on, for nx_flight_abandon. */
+static __thread struct flight *held;
+static __thread bool leads;
 
 void nx_flight_reset(void)
 {
@@ -35,27 +43,11 @@ void nx_flight_reset(void)
 	 * holds is dropped, not freed: the forking thread itself may be
 	 * inside a flight it leads, and will write to it. */
 	pthread_mutex_init(&lock, NULL);
-	landed_set = false;
 	flights = NULL;
 }
 
 void nx_flight_lock(void) { pthread_mutex_lock(&lock); }
 void nx_flight_unlock(void) { pthread_mutex_unlock(&lock); }
-
-/* Waits are timed on the monotonic clock. Not pthread_cond_clockwait: it
- * needs glibc 2.34, and the engine runs on glibc 2.17. Called with lock
- * held. */
-static void landed_ready(void)
-{
-	if (landed_set)
-		return;
-	pthread_condattr_t a;
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&landed, &a);
-	pthread_condattr_destroy(&a);
-	landed_set = true;
-}
 
 static void unlink_flight(struct flight *f)
 {
@@ -70,6 +62,51 @@ static void release(struct flight *f)
 {
 	if (--f->refs == 0)
 		free(f);
+}
+
+/* With lock held: f's outcome is final; its waiters wake. */
+static void land(struct flight *f)
+{
+	f->done = true;
+	unlink_flight(f); /* a no-op when a later caller took it for abandoned */
+	__atomic_store_n(&f->landed, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &f->landed, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Until f lands or until_ms passes. A futex, not a condition variable: a
+ * siglongjmp out of pthread_cond_timedwait leaves the variable counting a
+ * waiter for good (glibc's next broadcast then waits for it), and signals
+ * reach the caller only here (call.c); f stays allocated while held. */
+static void wait_landed(struct flight *f, int64_t until_ms)
+{
+	for (;;) {
+		int64_t left = until_ms - nx_now_ms();
+		if (__atomic_load_n(&f->landed, __ATOMIC_ACQUIRE) || left <= 0)
+			return;
+		struct timespec ts = {left / 1000, (left % 1000) * 1000000};
+		nx_call_park(__builtin_frame_address(0));
+		syscall(SYS_futex, &f->landed, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+		nx_call_unpark();
+	}
+}
+
+/* A thread left its lookup by a non-local exit: its reference goes, and
+ * a flight it led lands now as libc's, rather than at its deadline. */
+void nx_flight_abandon(void)
+{
+	struct flight *f = held;
+	if (!f)
+		return;
+	pthread_mutex_lock(&lock);
+	if (leads && !f->done) {
+		memset(&f->found, 0, sizeof f->found);
+		f->found.outcome = NX_OUT_LIBC;
+		f->found.why = NX_WHY_FAILED;
+		land(f);
+	}
+	release(f);
+	held = NULL;
+	pthread_mutex_unlock(&lock);
 }
 
 void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *ctx,
@@ -91,10 +128,11 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 		/* Never past this caller's own deadline, whatever the leader does. */
 		int64_t until = deadline_ms < f->deadline_ms + ABANDON_MS ? deadline_ms
 									: f->deadline_ms + ABANDON_MS;
-		struct timespec ts = {until / 1000, (until % 1000) * 1000000};
-		landed_ready();
-		while (!f->done && pthread_cond_timedwait(&landed, &lock, &ts) != ETIMEDOUT)
-			;
+		held = f;
+		leads = false;
+		pthread_mutex_unlock(&lock);
+		wait_landed(f, until);
+		pthread_mutex_lock(&lock);
 		if (f->done) {
 			*out = f->found;
 		} else {
@@ -103,6 +141,7 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 			out->why = NX_WHY_FAILED;
 		}
 		release(f);
+		held = NULL;
 		pthread_mutex_unlock(&lock);
 		return;
 	}
@@ -123,6 +162,8 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 	f->deadline_ms = deadline_ms;
 	f->next = flights;
 	flights = f;
+	held = f;
+	leads = true;
 	pthread_mutex_unlock(&lock);
 
 	uint32_t keep_s = fn(ctx, out);
@@ -130,10 +171,8 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 
 	pthread_mutex_lock(&lock);
 	f->found = *out;
-	f->done = true;
-	unlink_flight(f); /* a no-op when a later caller took it for abandoned */
-	landed_ready();
-	pthread_cond_broadcast(&landed);
+	land(f);
 	release(f);
+	held = NULL;
 	pthread_mutex_unlock(&lock);
 }

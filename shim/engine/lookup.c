@@ -244,7 +244,7 @@ static void from_target(const struct nx_query *q, const struct nx_wait *w, struc
 	struct link {
 		char target[NX_NAMEMAX], prefix[NX_MAXCHAIN][NX_NAMEMAX];
 		struct nx_query t;
-	} *l = malloc(sizeof *l);
+	} *l = nx_call_calloc(1, sizeof *l);
 	if (!l) {
 		memset(out, 0, sizeof *out);
 		out->outcome = NX_OUT_LIBC;
@@ -270,7 +270,7 @@ static void from_target(const struct nx_query *q, const struct nx_wait *w, struc
 		memcpy(out->aliases[0], l->prefix, sizeof l->prefix[0] * (size_t)nprefix);
 		out->naliases = nprefix + kept;
 	}
-	free(l);
+	nx_call_free(l);
 }
 
 /* Step 2: the zone's servers, round after round (round.c); run once per

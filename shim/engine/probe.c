@@ -70,8 +70,27 @@ struct sockset {
 	} s[MAXSOCKS];
 };
 
+/* The channel of this thread's exchange, while it runs: a siglongjmp out
+ * of its poll leaves it here for nx_probe_abandon, which destroys it with
+ * abandoning set. Its callbacks then return at once: their data is on the
+ * stack of the abandoned exchange, which is no longer its own. */
+static __thread ares_channel current;
+static __thread bool abandoning;
+
+void nx_probe_abandon(void)
+{
+	if (!current)
+		return;
+	abandoning = true;
+	ares_destroy(current); /* closes its sockets */
+	current = NULL;
+	abandoning = false;
+}
+
 static void on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
+	if (abandoning)
+		return;
 	struct sockset *set = data;
 	short ev = (short)((readable ? POLLIN : 0) | (writable ? POLLOUT : 0));
 	int i = 0;
@@ -93,7 +112,7 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
 
 static void finish(struct pending *p, int status, const unsigned char *abuf, size_t alen)
 {
-	if (p->done)
+	if (abandoning || p->done)
 		return;
 	p->done = true;
 	switch (status) {
@@ -266,6 +285,7 @@ int nx_probe(const struct nx_nameserver *server, const char *name, const int *qt
 			out[i].status = NX_ERROR;
 		return -1;
 	}
+	current = ch;
 	for (int i = 0; i < nq; i++) {
 		unsigned char q[NX_NAMEMAX + 32];
 		if (!CARES_OWN_IDS)
@@ -288,7 +308,9 @@ int nx_probe(const struct nx_nameserver *server, const char *name, const int *qt
 		struct timeval max = {(end - now) / 1000, ((end - now) % 1000) * 1000};
 		struct timeval tv, *t = ares_timeout(ch, &max, &tv);
 		int wait_ms = (int)(t->tv_sec * 1000 + (t->tv_usec + 999) / 1000);
+		nx_call_park(__builtin_frame_address(0)); /* signals as the caller has them */
 		int ready = poll(fds, (nfds_t)nfds, wait_ms);
+		nx_call_unpark();
 		if (ready < 0 && errno == EINTR)
 			continue;
 		if (ready <= 0) {
@@ -304,6 +326,7 @@ int nx_probe(const struct nx_nameserver *server, const char *name, const int *qt
 				ares_process_fd(ch, r, w);
 		}
 	}
+	current = NULL;
 	ares_destroy(ch); /* what is still pending ends as NX_TIMEOUT */
 	/* c-ares reports a socket it could not open (EMFILE, ENFILE) as
 	 * ECONNREFUSED: with no socket opened, nothing reached the server. */

@@ -44,7 +44,7 @@ struct waiting {
 	bool bare;              /* every view of the last round with views said NODATA for
 				 * every type: the name exists without any address */
 	bool split_logged;      /* servers' disagreement said once */
-	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~23 KiB on the heap */
+	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~23 KiB on the heap (nx_call_calloc) */
 	struct view *views;     /* [NX_MAXSERVERS] */
 	struct nx_view *weighed; /* [NX_MAXSERVERS]: the views as settle() weighs them */
 };
@@ -52,8 +52,10 @@ struct waiting {
 static void sleep_ms(int64_t ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	nx_call_park(__builtin_frame_address(0)); /* signals as the caller has them */
 	while (ms > 0 && clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
 		;
+	nx_call_unpark();
 }
 
 /* Addresses from an answering server, in the order glibc's DNS backend
@@ -450,16 +452,16 @@ void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *o
 	memset(out, 0, sizeof *out);
 	w->links = q->links;
 	struct waiting g = {.q = q, .w = w, .out = out, .query_ms = (int)(q->cfg->query_timeout * 1000)};
-	g.replies = calloc(3, sizeof *g.replies);
-	g.views = calloc(NX_MAXSERVERS, sizeof *g.views);
-	g.weighed = calloc(NX_MAXSERVERS, sizeof *g.weighed);
+	g.replies = nx_call_calloc(3, sizeof *g.replies);
+	g.views = nx_call_calloc(NX_MAXSERVERS, sizeof *g.views);
+	g.weighed = nx_call_calloc(NX_MAXSERVERS, sizeof *g.weighed);
 	bool room = g.replies && g.views && g.weighed;
 	enum round r = room ? rounds(&g) : ROUND_FAILED;
 	if (!room)
 		out->why = NX_WHY_SKIPPED;
-	free(g.replies);
-	free(g.views);
-	free(g.weighed);
+	nx_call_free(g.replies);
+	nx_call_free(g.views);
+	nx_call_free(g.weighed);
 	static const enum nx_outcome outcome[] = {
 		[ROUND_FOUND] = NX_OUT_FOUND,   [ROUND_NODATA] = NX_OUT_NODATA,
 		[ROUND_ABSENT] = NX_OUT_ABSENT, [ROUND_CNAME] = NX_OUT_ALIAS,

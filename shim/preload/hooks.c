@@ -6,7 +6,6 @@
 #include "nxretry.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,27 +22,6 @@
 /* Set while this thread is inside nxretry: lookups made from there (the
  * engine's own, or a libc module's) go straight to libc. */
 static __thread int inside __attribute__((tls_model("initial-exec")));
-
-/* Runs init once for the process. Not pthread_once: on glibc < 2.34 it
- * lives in libpthread, which a preload may not assume is loaded. Waiters
- * yield until the first caller is done; that happens once per process. */
-enum { ONCE_NEW, ONCE_RUNNING, ONCE_DONE };
-
-static void once(int *state, void (*init)(void))
-{
-	int s = __atomic_load_n(state, __ATOMIC_ACQUIRE);
-	if (s == ONCE_DONE)
-		return;
-	int expected = ONCE_NEW;
-	if (__atomic_compare_exchange_n(state, &expected, ONCE_RUNNING, false, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE)) {
-		init();
-		__atomic_store_n(state, ONCE_DONE, __ATOMIC_RELEASE);
-		return;
-	}
-	while (__atomic_load_n(state, __ATOMIC_ACQUIRE) != ONCE_DONE)
-		sched_yield();
-}
 
 /* The next definition of a symbol (libc's), looked up once. */
 static void *next_symbol(void **slot, const char *name)
@@ -80,14 +58,14 @@ REAL(gethostbyname_r_fn, gethostbyname_r)
 REAL(gethostbyname2_fn, gethostbyname2)
 REAL(gethostbyname_fn, gethostbyname)
 
-static int engine_once;
+static struct nx_once engine_once = {NX_ONCE_NEW, 1};
 static const struct nx_engine *engine;
 static void *free_fast; /* libc's freeaddrinfo, while the engine is not loaded */
 
 static void say(const char *what, const char *detail)
 {
 	const char *level = secure_getenv("NXRETRY_LOG");
-	if (level && !strcmp(level, "off"))
+	if ((level && !strcmp(level, "off")) || !nx_log_usable())
 		return;
 	char safe[512], line[1024];
 	nx_escape(safe, sizeof safe, detail); /* a path from LD_PRELOAD, dlerror()'s text */
@@ -136,7 +114,7 @@ static void load_engine(void)
 		return;
 	}
 	memcpy(&open, &entry, sizeof entry);
-	struct nx_libc libc = {real_getaddrinfo(), real_freeaddrinfo()};
+	struct nx_libc libc = {real_getaddrinfo(), real_freeaddrinfo(), nx_log_usable};
 	const struct nx_engine *e = open(&libc);
 	if (!e)
 		say("cannot start the engine", path);
@@ -150,13 +128,31 @@ static void load_engine(void)
 static const struct nx_engine *enter(void)
 {
 	inside = 1;
-	once(&engine_once, load_engine);
+	nx_once(&engine_once, load_engine);
 	return __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
 }
 
 static void leave(void)
 {
 	inside = 0;
+}
+
+/* Whether this call is nested in nxretry's own work on this thread (an
+ * NSS module's lookup, a signal handler's): it then goes to libc. A mark
+ * left by a lookup the program left with siglongjmp is not: the engine
+ * tells, and releases what that lookup held. */
+static COLD bool nested_slow(void)
+{
+	const struct nx_engine *e = __atomic_load_n(&engine, __ATOMIC_ACQUIRE);
+	if (e && !e->abandon(__builtin_frame_address(0)))
+		return true;
+	inside = 0;
+	return false;
+}
+
+static inline bool nested(void)
+{
+	return inside && nested_slow();
 }
 
 /* What this process asked of nxretry, decided on its first lookup (never
@@ -170,62 +166,65 @@ struct scope {
 	enum scope_kind kind;
 	bool first; /* mode "first" */
 	int nzones;
-	char (*zones)[NX_NAMEMAX];
-	size_t *lens;
+	/* In the library's own storage, never the program's heap: an
+	 * allocation at the first lookup would move every later buffer of the
+	 * program (and its cost: libc's string functions on other
+	 * alignments). */
+	char zones[NX_MAXZONES][NX_NAMEMAX];
+	size_t lens[NX_MAXZONES];
 };
 
 static struct scope scope;
-static int scope_once;
+static struct nx_once scope_once = {NX_ONCE_NEW, 2};
 
-static void scope_from_zones(struct scope *s, const char *text)
+/* The zones into s; the kind of scope they make. */
+static enum scope_kind scope_from_zones(struct scope *s, const char *text)
 {
 	char why[NX_NAMEMAX + 64];
-	char(*zones)[NX_NAMEMAX] = malloc(sizeof *zones * NX_MAXZONES);
-	int n = zones ? nx_zone_list(text, zones, NX_MAXZONES, why, sizeof why) : -1;
-	size_t *lens = n > 0 ? malloc(sizeof *lens * (size_t)n) : NULL;
-	if (n < 0 || (n > 0 && !lens)) {
-		free(zones);
-		s->kind = SCOPE_ENGINE; /* the engine reports the mistake */
-		return;
-	}
+	int n = nx_zone_list(text, s->zones, NX_MAXZONES, why, sizeof why);
+	if (n < 0)
+		return SCOPE_ENGINE; /* the engine reports the mistake */
 	for (int i = 0; i < n; i++)
-		lens[i] = strlen(zones[i]);
-	s->kind = n ? SCOPE_ZONES : SCOPE_NONE;
-	s->zones = zones;
-	s->lens = lens;
+		s->lens[i] = strlen(s->zones[i]);
 	s->nzones = n;
+	return n ? SCOPE_ZONES : SCOPE_NONE;
 }
 
+/* Fills scope in place (8 KB: not on the stack of a thread a program may
+ * have made small), its kind last: a lookup nested in this one reads
+ * SCOPE_NONE until then. */
 static void decide_scope(void)
 {
-	struct scope s = {SCOPE_NONE, false, 0, NULL, NULL};
+	struct scope *s = &scope;
+	nx_log_usable(); /* records what fd 2 is at the first lookup */
 	/* setuid/setgid: the environment belongs to someone else. */
-	if (!getauxval(AT_SECURE)) {
-		/* Blank values are unset, as the engine reads them. */
-		const char *mode = secure_getenv("NXRETRY_MODE");
-		const char *file = secure_getenv("NXRETRY_CONFIG");
-		const char *zones = secure_getenv("NXRETRY_ZONES");
-		mode = nx_env_blank(mode) ? NULL : mode;
-		file = nx_env_blank(file) ? NULL : file;
-		zones = nx_env_blank(zones) ? NULL : zones;
-		bool mode_known = !mode || !strcmp(mode, "fallback") || !strcmp(mode, "first");
-		if (file || access(DEFAULT_CONFIG, F_OK) == 0 || !mode_known) {
-			s.kind = SCOPE_ENGINE;
-			const struct nx_engine *e = enter();
-			s.first = e && e->first();
-			leave();
-		} else {
-			s.first = mode && !strcmp(mode, "first");
-			if (zones)
-				scope_from_zones(&s, zones);
-		}
+	if (getauxval(AT_SECURE))
+		return;
+	/* Blank values are unset, as the engine reads them. */
+	const char *mode = secure_getenv("NXRETRY_MODE");
+	const char *file = secure_getenv("NXRETRY_CONFIG");
+	const char *zones = secure_getenv("NXRETRY_ZONES");
+	mode = nx_env_blank(mode) ? NULL : mode;
+	file = nx_env_blank(file) ? NULL : file;
+	zones = nx_env_blank(zones) ? NULL : zones;
+	bool mode_known = !mode || !strcmp(mode, "fallback") || !strcmp(mode, "first");
+	enum scope_kind kind = SCOPE_NONE;
+	if (file || access(DEFAULT_CONFIG, F_OK) == 0 || !mode_known) {
+		kind = SCOPE_ENGINE;
+		const struct nx_engine *e = enter();
+		s->first = e && e->first();
+		leave();
+	} else {
+		s->first = mode && !strcmp(mode, "first");
+		if (zones)
+			kind = scope_from_zones(s, zones);
 	}
-	scope = s;
+	s->kind = kind;
 }
 
 static const struct scope *get_scope(void)
 {
-	once(&scope_once, decide_scope);
+	nx_once(&scope_once, decide_scope);
 	return &scope;
 }
 
@@ -337,7 +336,7 @@ static COLD int getaddrinfo_slow(const char *node, const char *service,
 	if (!first)
 		__atomic_store_n(&gai_fast, (void *)real, __ATOMIC_RELEASE);
 	int rc;
-	if (node && !inside && first) {
+	if (node && first && !nested()) {
 		if (getaddrinfo_first(node, service, hints, res, &rc))
 			return rc;
 		/* The authority had its turn, within the deadline: libc's
@@ -345,7 +344,7 @@ static COLD int getaddrinfo_slow(const char *node, const char *service,
 		return real(node, service, hints, res);
 	}
 	rc = real(node, service, hints, res);
-	if ((rc != EAI_NONAME && rc != EAI_NODATA) || !node || inside)
+	if ((rc != EAI_NONAME && rc != EAI_NODATA) || !node || nested())
 		return rc;
 	return getaddrinfo_after(node, service, hints, res, rc);
 }
@@ -353,7 +352,7 @@ static COLD int getaddrinfo_slow(const char *node, const char *service,
 static COLD int getaddrinfo_failed(struct addrinfo **res, int rc)
 {
 	struct gai_call c = gai_call;
-	if (c.res != res || !c.node || inside)
+	if (c.res != res || !c.node || nested())
 		return rc;
 	return getaddrinfo_after(c.node, c.service, c.hints, c.res, rc);
 }
@@ -382,12 +381,32 @@ static COLD struct nx_verdict engine_hostent(const char *name, int af, struct ho
 	if (!concerns(name))
 		return v;
 	const struct nx_engine *e = enter();
-	int saved = errno; /* the engine's sockets leave EAGAIN behind */
 	if (e)
 		v = e->hostent(name, af, ret, buf, buflen, libc_herr);
-	errno = saved; /* the callers set ERANGE or EAGAIN where glibc does */
 	leave();
 	return v;
+}
+
+/* glibc's gethostbyname*_r end with errno 0 when they found the name, or
+ * found it missing; musl's leave it. */
+#ifdef __GLIBC__
+#define HOSTENT_CLEARS_ERRNO true
+#else
+#define HOSTENT_CLEARS_ERRNO false
+#endif
+
+/* errno as the caller of gethostbyname*(_r) sees it after nxretry had its
+ * say: ERANGE or EAGAIN where glibc fails with them; libc's own answer in
+ * first mode (libc not asked) as libc would leave it; else what libc left
+ * (loading the engine, its sockets and files leave their own behind). */
+static void hostent_errno(const struct nx_verdict *v, bool libc_asked, int saved)
+{
+	if (v->final && (v->rc == ERANGE || v->rc == EAGAIN))
+		errno = v->rc;
+	else if (v->final && !libc_asked && HOSTENT_CLEARS_ERRNO)
+		errno = 0;
+	else
+		errno = saved;
 }
 
 /* The reentrant forms. libc_rc is libc's return, or NULL in first mode
@@ -398,7 +417,8 @@ static COLD struct nx_verdict engine_hostent(const char *name, int af, struct ho
 static bool hostent_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
 		      struct hostent **result, int *h_errnop, const int *libc_rc, int *rc)
 {
-	if (!name || inside)
+	int saved = errno;
+	if (!name || nested())
 		return false;
 	if (!libc_rc ? !first_mode()
 		     : *libc_rc != NX_HOSTENT_R_MISS || *result ||
@@ -406,12 +426,12 @@ static bool hostent_r(const char *name, int af, struct hostent *ret, char *buf, 
 		return false;
 	int libc_herr = libc_rc ? *h_errnop : 0;
 	struct nx_verdict v = engine_hostent(name, af, ret, buf, buflen, libc_rc ? &libc_herr : NULL);
+	hostent_errno(&v, libc_rc != NULL, saved);
 	if (!v.final)
 		return false;
 	*result = v.rc == 0 ? ret : NULL;
 	*h_errnop = v.herr;
 	if (v.rc == ERANGE || v.rc == EAGAIN) { /* EAGAIN: glibc's CNAME without an address */
-		errno = v.rc;
 		*rc = v.rc;
 	} else {
 		*rc = v.rc == 0 ? 0 : NX_HOSTENT_R_MISS;
@@ -451,7 +471,8 @@ static bool hostent_static(const char *name, int af, bool asked, struct hostent 
 			   struct hostent **out)
 {
 	static __thread struct hostent he __attribute__((tls_model("initial-exec")));
-	if (!name || inside)
+	int saved = errno;
+	if (!name || nested())
 		return false;
 	if (!asked ? !first_mode()
 		   : libc_result || (h_errno != HOST_NOT_FOUND && h_errno != NO_DATA))
@@ -461,10 +482,13 @@ static bool hostent_static(const char *name, int af, bool asked, struct hostent 
 	const struct nx_engine *e = enter(); /* its per-thread buffer, freed at thread exit */
 	char *buf = e ? e->thread_buffer(HOSTENT_BUF) : NULL;
 	leave();
-	if (!buf)
+	if (!buf) {
+		errno = saved;
 		return false;
+	}
 	int libc_herr = h_errno;
 	struct nx_verdict v = engine_hostent(name, af, &he, buf, HOSTENT_BUF, asked ? &libc_herr : NULL);
+	hostent_errno(&v, asked, saved);
 	if (!v.final) {
 		h_errno = libc_herr; /* as libc left it: the engine's own lookups may set it */
 		return false;
@@ -481,8 +505,6 @@ static bool hostent_static(const char *name, int af, bool asked, struct hostent 
 		*out = &he;
 		return true;
 	}
-	if (v.rc == ERANGE || v.rc == EAGAIN)
-		errno = v.rc;
 	h_errno = v.herr;
 	*out = NULL;
 	return true;

@@ -1,8 +1,10 @@
-/* What the lab's getaddrinfo clients (gai.c, threads.c, cancel.c) share:
- * the symbolic name of a getaddrinfo code, and a monotonic clock. */
+/* What the lab's getaddrinfo clients (gai.c, threads.c, cancel.c,
+ * hostile.c) share: the symbolic name of a getaddrinfo code, a monotonic
+ * clock, and the count of open descriptors. */
 #ifndef NXRETRY_LAB_CLIENT_H
 #define NXRETRY_LAB_CLIENT_H
 
+#include <dirent.h>
 #include <netdb.h>
 #include <stddef.h>
 #include <time.h>
@@ -62,6 +64,19 @@ static inline long long now_ns(void)
 static inline long long now_ms(void)
 {
 	return now_ns() / 1000000;
+}
+
+/* Descriptors open in this process, -1 when /proc cannot tell. */
+static inline int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 3; /* ".", ".." and the directory's own descriptor */
 }
 
 #endif

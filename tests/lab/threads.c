@@ -20,7 +20,6 @@
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -57,18 +56,6 @@ static int family = AF_UNSPEC;
 static long loops = 1;
 static char **names;
 static int nnames;
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n - 3; /* ".", ".." and the directory's own descriptor */
-}
 
 static void describe(const char *name, int rc, const struct addrinfo *res, char *line, size_t len)
 {

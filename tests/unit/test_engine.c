@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct nx_engine *nxretry_engine_v2(const struct nx_libc *real);
+const struct nx_engine *nxretry_engine_v3(const struct nx_libc *real);
 
 static const struct nx_engine *engine;
 
@@ -29,8 +29,8 @@ static int setup_group(void **state)
 	setenv("NXRETRY_LOG", "off", 1);
 	unsetenv("NXRETRY_CONFIG");
 	unsetenv("NXRETRY_MODE");
-	struct nx_libc libc = {getaddrinfo, freeaddrinfo};
-	engine = nxretry_engine_v2(&libc);
+	struct nx_libc libc = {getaddrinfo, freeaddrinfo, NULL};
+	engine = nxretry_engine_v3(&libc);
 	struct nx_found gone;
 	memset(&gone, 0, sizeof gone);
 	gone.outcome = NX_OUT_LIBC;

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 static struct nx_config cfg;
-static const struct nx_libc no_libc = {NULL, NULL};
+static const struct nx_libc no_libc = {NULL, NULL, NULL};
 
 /* ---- a scripted authoritative server for srv.test (UDP) ----
  * a*.srv.test: A 192.0.2.5; txt*.srv.test: there, without any address;
