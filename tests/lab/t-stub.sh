@@ -39,6 +39,7 @@ ask() {
 	shift 2
 	out=$(dig @127.0.0.1 +tries=1 +timeout=10 "$@" "$name" "$type" +noall +comments +answer)
 	status=$(sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$out")
+	# shellcheck disable=SC2046 # one word per record's data
 	echo "$status" $(awk '!/^;/ && NF >= 5 {print $NF}' <<<"$out")
 }
 
@@ -178,5 +179,15 @@ test_sigterm() {
 	kill "$client" 2>/dev/null || true
 }
 
-run_tests test_stale_names_bypassed test_others_relayed test_absent_ends_nxdomain test_retry_joins_wait \
+# Mode first: the authority is asked before the upstream, so a name too young never reaches its cache.
+test_first_mode() {
+	start_stub --mode first
+	"$DNSLAB" add early.lab.test A 192.0.2.64
+	expect_eq "A" "NOERROR 192.0.2.64" "$(ask early.lab.test A)"
+	if resolver_saw early.lab.test; then fail "the resolver was asked for early.lab.test"; fi
+	expect_eq "an existing name: the authority's answer" "NOERROR 127.0.53.1" "$(ask ns1.lab.test A)"
+	stop_stub
+}
+
+run_tests test_first_mode test_stale_names_bypassed test_others_relayed test_absent_ends_nxdomain test_retry_joins_wait \
 	test_malformed test_sigterm
