@@ -276,14 +276,22 @@ static void test_answer(void **state)
 	free(r);
 }
 
+/* q: a plain query for name and qtype, with an OPT (DO set) if do_bit. */
+static void parsed(const char *name, int qtype, bool do_bit, struct nx_question *q)
+{
+	struct pkt p;
+	pkt_init(&p, ID, 0, 0);
+	pkt_question(&p, name, qtype);
+	if (do_bit)
+		opt(&p, "", 1232, true);
+	assert_int_equal(nx_stub_parse_query(p.buf, p.len, q), NX_QUERY_OK);
+}
+
 static void test_answer_refuses_other_outcomes(void **state)
 {
 	(void)state;
-	struct pkt p;
-	pkt_init(&p, ID, 0, 0);
-	pkt_question(&p, "a.example", NX_T_A);
 	struct nx_question q;
-	assert_int_equal(nx_stub_parse_query(p.buf, p.len, &q), NX_QUERY_OK);
+	parsed("a.example", NX_T_A, false, &q);
 	struct nx_found f = {.outcome = NX_OUT_ABSENT};
 	unsigned char out[NX_STUB_ANSWER_MAX];
 	assert_int_equal(nx_stub_answer(&q, &f, 512, out, sizeof out), 0);
@@ -299,11 +307,8 @@ static void test_answer_refuses_other_outcomes(void **state)
 static void test_reply(void **state)
 {
 	(void)state;
-	struct pkt p;
-	pkt_init(&p, ID, 0, 0);
-	pkt_question(&p, "Www.Example", NX_T_A);
 	struct nx_question q;
-	assert_int_equal(nx_stub_parse_query(p.buf, p.len, &q), NX_QUERY_OK);
+	parsed("Www.Example", NX_T_A, false, &q);
 	struct pkt r;
 	pkt_reply(&r, 0x9999, PKT_RA, 0, "wWW.eXAMPLE", NX_T_A);
 	pkt_cname(&r, PKT_AN, PKT_QNAME, 5, "x.example");
@@ -331,13 +336,8 @@ static void test_reply(void **state)
 
 static void key_of(const char *name, int qtype, bool do_bit, char key[NX_KEYMAX])
 {
-	struct pkt p;
-	pkt_init(&p, ID, 0, 0);
-	pkt_question(&p, name, qtype);
-	if (do_bit)
-		opt(&p, "", 1232, true);
 	struct nx_question q;
-	assert_int_equal(nx_stub_parse_query(p.buf, p.len, &q), NX_QUERY_OK);
+	parsed(name, qtype, do_bit, &q);
 	nx_pending_key(&q, key);
 }
 
