@@ -40,6 +40,7 @@
 #define TCP_UPSTREAM_MS 5000    /* a whole TCP exchange with one upstream */
 #define JOBS_TCP_MAX 64         /* TCP exchanges with upstreams at once */
 #define WORKER_STACK (256 * 1024) /* the engine's deepest path (8 CNAME links) uses < 64 KiB */
+#define WAITERS_MAX 64          /* copies held by one wait; more get the upstream's answer */
 #define WAIT_GRACE_MS 2000      /* past the engine's deadline, a wait is answered without it */
 #define LOG_EVERY_MS 10000      /* a bound reached is said at most this often */
 #define POLL_MAX_MS 1000
@@ -113,7 +114,7 @@ struct job {
 	size_t reply_len;
 };
 
-enum limit { LIMIT_WAITS, LIMIT_TCP, LIMIT_FORWARDS, LIMIT_JOBS, NLIMITS };
+enum limit { LIMIT_WAITS, LIMIT_WAITERS, LIMIT_TCP, LIMIT_FORWARDS, LIMIT_JOBS, NLIMITS };
 
 struct nx_stub {
 	struct nx_config cfg;    /* resolvers: the upstreams */
@@ -667,6 +668,20 @@ static void join_wait(struct nx_stub *s, struct request *r, unsigned char *reply
 	} else if (!p) {
 		limited(s, LIMIT_WAITS, "%d waits in flight (--max-waits): %s is answered as the "
 			"upstream answers it", s->waits.count, r->q.name);
+	}
+	/* A resend of the same bytes (glibc resends its query buffer from the
+	 * same socket) is already held: one answer will do. */
+	for (struct request *w = p ? p->waiters : NULL; w; w = w->next)
+		if (w->transport == T_UDP && r->transport == T_UDP && w->q.id == r->q.id &&
+		    w->peerlen == r->peerlen && !memcmp(&w->peer, &r->peer, r->peerlen) &&
+		    w->udp_fd == r->udp_fd) {
+			finish(s, r);
+			return;
+		}
+	if (p && p->nwaiters >= WAITERS_MAX) {
+		limited(s, LIMIT_WAITERS, "%d copies of %s wait already: another is answered as the "
+			"upstream answers it", p->nwaiters, r->q.name);
+		p = NULL;
 	}
 	if (!p) {
 		r->no_bypass = true;

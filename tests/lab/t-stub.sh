@@ -165,6 +165,48 @@ test_malformed() {
 	stop_stub
 }
 
+# held: one socket sends its query, 70 more send it once, then the first sends it again (as glibc
+# resends); after the record is added, prints "RCODE ANSWERS" per reply received, the first socket's first.
+held() {
+	python3 - "$1" "$2" <<'PY'
+import socket, struct, subprocess, sys, time
+name, dnslab = sys.argv[1], sys.argv[2]
+q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0\0\1\0\1"
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(71)]
+socks[0].sendto(q, ("127.0.0.1", 53))
+time.sleep(0.2)  # its wait runs: every copy after it joins
+for s in socks[1:]:
+    s.sendto(q, ("127.0.0.1", 53))
+socks[0].sendto(q, ("127.0.0.1", 53))
+time.sleep(0.5)
+subprocess.run([dnslab, "add", name, "A", "192.0.2.65"], check=True)
+for s in socks:
+    s.settimeout(3)
+    got = []
+    while True:
+        try:
+            r = s.recv(4096)
+        except socket.timeout:
+            break
+        got.append("%d %d" % (r[3] & 15, r[6] << 8 | r[7]))
+        s.settimeout(0.3 if s is socks[0] else 0.01)  # a second reply would come with the first
+    print(",".join(got) or "none")
+PY
+}
+
+test_held_copies() {
+	start_stub
+	cache_denial held.lab.test
+	local out
+	out=$(held held.lab.test "$DNSLAB")
+	expect_eq "a resend is answered once" "0 1" "$(head -n 1 <<<"$out")"
+	expect_eq "64 copies held, the others get the upstream's NXDOMAIN" \
+		"$(printf '     63 0 1\n      7 3 0')" "$(tail -n +2 <<<"$out" | sort | uniq -c)"
+	expect_eq "said once" 1 "$(grep -c 'copies of held.lab.test wait already' "$STUB_LOG")"
+	stop_stub
+}
+
 test_sigterm() {
 	start_stub
 	ask waiting.lab.test A >/dev/null &
@@ -190,4 +232,4 @@ test_first_mode() {
 }
 
 run_tests test_first_mode test_stale_names_bypassed test_others_relayed test_absent_ends_nxdomain test_retry_joins_wait \
-	test_malformed test_sigterm
+	test_held_copies test_malformed test_sigterm
