@@ -207,6 +207,62 @@ test_held_copies() {
 	stop_stub
 }
 
+# tcp_pipelined NAME...: one TCP connection, every query written at once (ids 1, 2...); prints
+# "ID RCODE ANSWERS" per reply in the order they came.
+tcp_pipelined() {
+	python3 - "$@" <<'PY'
+import socket, struct, sys
+c = socket.create_connection(("127.0.0.1", 53))
+c.settimeout(10)
+out = b""
+for i, name in enumerate(sys.argv[1:], 1):
+    q = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0\0\1\0\1"
+    out += struct.pack(">H", len(q)) + q
+c.sendall(out)
+buf = b""
+for _ in sys.argv[1:]:
+    while len(buf) < 2 or len(buf) < 2 + struct.unpack(">H", buf[:2])[0]:
+        more = c.recv(4096)
+        if not more:
+            sys.exit("closed")
+        buf += more
+    n = struct.unpack(">H", buf[:2])[0]
+    r, buf = buf[2:2 + n], buf[2 + n:]
+    print(r[0] << 8 | r[1], r[3] & 15, r[6] << 8 | r[7])
+PY
+}
+
+test_tcp_pipelined() {
+	start_stub
+	cache_denial piped.lab.test
+	(sleep 1 && "$DNSLAB" add piped.lab.test A 192.0.2.66) &
+	local adder=$!
+	expect_eq "answered as they complete: the held one last" "$(printf '2 0 1\n3 0 1\n1 0 1')" \
+		"$(tcp_pipelined piped.lab.test www.lab.test ns1.lab.test)"
+	wait "$adder"
+	stop_stub
+}
+
+test_bounds() {
+	start_stub --max-waits 1 --max-tcp 2
+	cache_denial bound1.lab.test
+	cache_denial bound2.lab.test
+	ask bound1.lab.test A >/dev/null &
+	local held=$!
+	sleep 0.3
+	expect_eq "a second wait past --max-waits 1: the upstream's answer" NXDOMAIN "$(ask bound2.lab.test A)"
+	expect_eq "said" 1 "$(grep -c 'waits in flight (--max-waits)' "$STUB_LOG")"
+	exec 7<>/dev/tcp/127.0.0.1/53 8<>/dev/tcp/127.0.0.1/53
+	sleep 0.2
+	expect_eq "a third TCP connection past --max-tcp 2 is closed" "" "$(dig @127.0.0.1 +tcp +tries=1 +short www.lab.test 2>/dev/null | grep -v '^;')"
+	exec 7>&- 8>&-
+	sleep 0.2
+	expect_eq "served again once they are gone" 192.0.2.10 "$(dig @127.0.0.1 +tcp +tries=1 +short www.lab.test)"
+	wait "$held"
+	stop_stub
+}
+
 test_sigterm() {
 	start_stub
 	ask waiting.lab.test A >/dev/null &
@@ -232,4 +288,4 @@ test_first_mode() {
 }
 
 run_tests test_first_mode test_stale_names_bypassed test_others_relayed test_absent_ends_nxdomain test_retry_joins_wait \
-	test_held_copies test_malformed test_sigterm
+	test_held_copies test_tcp_pipelined test_bounds test_malformed test_sigterm
