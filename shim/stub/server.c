@@ -18,6 +18,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -703,7 +706,14 @@ static size_t size_for(const struct request *r)
 
 static void job_done(struct nx_stub *s, struct job *j)
 {
+#ifdef __GLIBC__
+	/* A wait's rounds take ~80 KiB of heap (round.c): 1,000 waits left
+	 * 93 MB resident after they ended, 10 MB with this. */
+	if (--s->running == 0)
+		malloc_trim(0);
+#else
 	s->running--;
+#endif
 	if (j->kind == JOB_TCP) {
 		s->tcp_jobs--;
 		if (j->reply)
