@@ -42,7 +42,9 @@
 #define TCP_OUT_MAX (256 * 1024) /* bytes queued per connection before it is read again */
 #define TCP_UPSTREAM_MS 5000    /* a whole TCP exchange with one upstream */
 #define JOBS_TCP_MAX 64         /* TCP exchanges with upstreams at once */
-#define WORKER_STACK (256 * 1024) /* t-stub.sh ran with 48 KiB; each further CNAME link adds ~3.5 KiB of locals (lookup.c) */
+/* A job's stack: t-stub.sh ran with 48 KiB; each further CNAME link adds
+ * ~3.5 KiB of locals (lookup.c). */
+#define WORKER_STACK (256 * 1024)
 #define WAITERS_MAX 64          /* copies held by one wait; more get the upstream's answer */
 #define WAIT_GRACE_MS 2000      /* past the engine's deadline, a wait is answered without it */
 #define LOG_EVERY_MS 10000      /* a bound reached is said at most this often */
