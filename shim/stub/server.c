@@ -132,6 +132,7 @@ struct nx_stub {
 	struct forward *fw[FORWARDS_MAX];
 	int nfw;
 	struct nx_pending_table waits;
+	int preferred;           /* the upstream that answered last: new queries start there */
 	int tcp_jobs;
 	int running;             /* jobs handed to threads, not back yet */
 	int job_pipe[2];
@@ -443,7 +444,7 @@ static void forward(struct nx_stub *s, struct request *r)
 		finish(s, r);
 		return;
 	}
-	*f = (struct forward){.fd = -1, .req = r};
+	*f = (struct forward){.fd = -1, .req = r, .server = s->preferred};
 	s->fw[s->nfw++] = f;
 	/* A socket that fails at once (no route) is a try spent on the next server. */
 	while (!forward_send(s, f) && ++f->tries < UPSTREAM_TRIES)
@@ -795,6 +796,7 @@ static void on_forward(struct nx_stub *s, int i)
 			continue; /* not the reply (late, or forged): keep waiting */
 		struct request *r = f->req;
 		f->req = NULL;
+		s->preferred = f->server;
 		forward_close(s, i);
 		relay(s, r, s->buf, (size_t)n);
 		return;

@@ -15,10 +15,16 @@ STUB_PID=
 
 # start_stub [ARGS]: the stub on 127.0.0.1:53, forwarding to the lab's resolver; returns once it answers.
 start_stub() {
-	"$NXRETRY" --serve --listen 127.0.0.1:53 --upstream "$NXLAB_RESOLVER" "$@" 2>"$STUB_LOG" &
+	serve --upstream "$NXLAB_RESOLVER" "$@"
+	wait_for "stub answers" 3000 ask_ok
+}
+
+# serve ARGS: the stub on 127.0.0.1:53 with these upstreams (none of them need answer).
+serve() {
+	"$NXRETRY" --serve --listen 127.0.0.1:53 "$@" 2>"$STUB_LOG" &
 	STUB_PID=$!
 	trap stop_stub EXIT
-	wait_for "stub answers" 3000 ask_ok
+	sleep 0.3
 }
 
 ask_ok() {
@@ -292,6 +298,61 @@ PY
 	stop_stub
 }
 
+# fake_upstream ADDR MODE: a server on ADDR:53 that never answers (silent) or answers SERVFAIL to
+# everything (servfail), until killed.
+fake_upstream() {
+	python3 - "$1" "$2" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+while True:
+    q, peer = s.recvfrom(4096)
+    if sys.argv[2] == "servfail":
+        s.sendto(q[:2] + bytes([0x81, 0x82]) + q[4:], peer)
+PY
+	sleep 0.3
+}
+
+# elapsed_ask NAME: "STATUS DATA... MS" as the stub answers.
+elapsed_ask() {
+	local start out
+	start=$(now_ms)
+	out=$(ask "$1" A)
+	echo "$out $(($(now_ms) - start))"
+}
+
+test_upstream_failover() {
+	local out fake
+	fake_upstream 127.0.0.8 silent
+	fake=$!
+	serve --upstream 127.0.0.8 --upstream "$NXLAB_RESOLVER"
+	out=$(elapsed_ask www.lab.test)
+	expect_eq "a silent first upstream: the next one's answer" "NOERROR 192.0.2.10" "${out% *}"
+	expect_between "after one try (1.5 s)" 1400 2500 "${out##* }"
+	out=$(elapsed_ask ns1.lab.test)
+	expect_between "then the one that answered is asked first" 0 500 "${out##* }"
+	stop_stub
+	serve --upstream 127.0.0.9 --upstream "$NXLAB_RESOLVER"
+	out=$(elapsed_ask www.lab.test)
+	expect_eq "a refusing first upstream (ICMP): the next at once" "NOERROR 192.0.2.10" "${out% *}"
+	expect_between "ms" 0 500 "${out##* }"
+	stop_stub
+	serve --upstream 127.0.0.8
+	out=$(elapsed_ask www.lab.test)
+	expect_eq "every upstream silent: SERVFAIL after 3 tries" SERVFAIL "${out% *}"
+	expect_between "ms" 4400 5500 "${out##* }"
+	stop_stub
+	kill "$fake"
+	fake_upstream 127.0.0.8 servfail
+	fake=$!
+	serve --upstream 127.0.0.8 --upstream "$NXLAB_RESOLVER"
+	out=$(elapsed_ask fresh-servfail.lab.test)
+	expect_eq "SERVFAIL relayed as it is, no bypass" SERVFAIL "${out% *}"
+	expect_between "at once" 0 500 "${out##* }"
+	stop_stub
+	kill "$fake"
+}
+
 test_sigterm() {
 	start_stub
 	ask waiting.lab.test A >/dev/null &
@@ -317,4 +378,4 @@ test_first_mode() {
 }
 
 run_tests test_first_mode test_stale_names_bypassed test_others_relayed test_absent_ends_nxdomain test_retry_joins_wait \
-	test_held_copies test_tcp_pipelined test_bounds test_many_waits_memory test_malformed test_sigterm
+	test_held_copies test_tcp_pipelined test_bounds test_many_waits_memory test_upstream_failover test_malformed test_sigterm
