@@ -353,6 +353,43 @@ test_upstream_failover() {
 	kill "$fake"
 }
 
+# The command line's outcomes: READY=1 to NOTIFY_SOCKET once it serves, IPv6, exit 1 when the address
+# is taken, exit 2 for a remote address without --allow-remote and when no upstream is left.
+test_command_line() {
+	local notified rc=0
+	notified=$(mktemp)
+	python3 - "$notified" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\0nxretry-t-stub")
+s.settimeout(5)
+open(sys.argv[1], "w").write(s.recv(64).decode())
+PY
+	local listener=$!
+	sleep 0.2
+	export NOTIFY_SOCKET=@nxretry-t-stub
+	serve --listen '[::1]:53' --upstream "$NXLAB_RESOLVER"
+	unset NOTIFY_SOCKET
+	wait "$listener" || true
+	expect_eq "sd_notify" READY=1 "$(cat "$notified")"
+	rm -f "$notified"
+	expect_eq "IPv6" 192.0.2.10 "$(dig @::1 +tries=1 +short www.lab.test)"
+	"$NXRETRY" --serve --listen 127.0.0.1:53 --upstream "$NXLAB_RESOLVER" 2>"$NXLAB_DIR/second.log" || rc=$?
+	expect_eq "address taken: exit 1" 1 "$rc"
+	expect_eq "one line" "nxretry: cannot listen on 127.0.0.1 (udp): Address already in use" \
+		"$(cat "$NXLAB_DIR/second.log")"
+	stop_stub
+	rc=0
+	"$NXRETRY" --serve --listen 192.0.2.1:53 --upstream "$NXLAB_RESOLVER" 2>/dev/null || rc=$?
+	expect_eq "remote without --allow-remote: exit 2" 2 "$rc"
+	rc=0
+	"$NXRETRY" --serve --listen 127.0.0.1:53 --upstream 127.0.0.1 2>/dev/null || rc=$?
+	expect_eq "its own address as the only upstream: exit 2" 2 "$rc"
+	rc=0
+	"$NXRETRY" --listen 127.0.0.1:53 true 2>/dev/null || rc=$?
+	expect_eq "--listen without --serve: exit 2" 2 "$rc"
+}
+
 test_sigterm() {
 	start_stub
 	ask waiting.lab.test A >/dev/null &
@@ -378,4 +415,4 @@ test_first_mode() {
 }
 
 run_tests test_first_mode test_stale_names_bypassed test_others_relayed test_absent_ends_nxdomain test_retry_joins_wait \
-	test_held_copies test_tcp_pipelined test_bounds test_many_waits_memory test_upstream_failover test_malformed test_sigterm
+	test_held_copies test_tcp_pipelined test_bounds test_many_waits_memory test_upstream_failover test_command_line test_malformed test_sigterm
