@@ -414,5 +414,18 @@ test_first_mode() {
 	stop_stub
 }
 
+# resolv.conf names a resolver that is not there (or the stub itself): the zone's servers are found
+# through the upstreams.
+test_discovery_through_upstreams() {
+	printf 'nameserver 127.0.0.7\n' >"$NXLAB_DIR/nowhere.conf"
+	mount --bind "$NXLAB_DIR/nowhere.conf" /etc/resolv.conf
+	start_stub
+	cache_denial through.lab.test
+	"$DNSLAB" add through.lab.test A 192.0.2.67
+	expect_eq "bypassed" "NOERROR 192.0.2.67" "$(ask through.lab.test A)"
+	stop_stub
+	umount /etc/resolv.conf
+}
+
 run_tests test_first_mode test_stale_names_bypassed test_others_relayed test_absent_ends_nxdomain test_retry_joins_wait \
-	test_held_copies test_tcp_pipelined test_bounds test_many_waits_memory test_upstream_failover test_command_line test_malformed test_sigterm
+	test_held_copies test_tcp_pipelined test_bounds test_many_waits_memory test_upstream_failover test_command_line test_discovery_through_upstreams test_malformed test_sigterm
