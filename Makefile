@@ -160,10 +160,12 @@ $(B)/engine.a: $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 # The nxretry program (no shell needed), --check linked in.
+# The stub resolver (shim/stub/, nxretry --serve) is linked into it.
 CLI_SRC = $(filter-out shim/cli/start.c,$(wildcard shim/cli/*.c))
-$(B)/nxretry: $(CLI_SRC) $(wildcard shim/cli/*.h) $(B)/engine.a $(COMPAT_H) \
+STUB_SRC = $(wildcard shim/stub/*.c)
+$(B)/nxretry: $(CLI_SRC) $(STUB_SRC) $(wildcard shim/cli/*.h shim/stub/*.h) $(B)/engine.a $(COMPAT_H) \
 		$(if $(PROG_START),$(B)/obj/start.o)
-	$(CC) $(CFLAGS) $(COMPAT) -o $@ $(CLI_SRC) $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) $(LDFLAGS) -Wl,-z,now $(PROG_START) \
+	$(CC) $(CFLAGS) $(COMPAT) -o $@ $(CLI_SRC) $(STUB_SRC) $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) $(LDFLAGS) -Wl,-z,now $(PROG_START) \
 		$(ENGINE_LIBS) -lm
 
 $(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
@@ -184,6 +186,11 @@ $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine
 $(B)/test_loader: tests/unit/test_loader.c shim/preload/loader.c tests/unit/util.c tests/unit/util.h $(B)/engine.a
 	$(CC) $(CFLAGS) -o $@ $< shim/preload/loader.c tests/unit/util.c $(B)/engine.a $(CARES_A) \
 		$(LIBCONFIG_A) $(LDFLAGS) $(shell pkg-config --libs cmocka) -lm -ldl -lpthread
+
+# The stub's tests build its sources with them.
+$(B)/test_stub_%: tests/unit/test_stub_%.c tests/unit/util.c tests/unit/util.h $(STUB_SRC) shim/stub/stub.h $(B)/engine.a
+	$(CC) $(CFLAGS) -Ishim/stub -o $@ $< tests/unit/util.c $(STUB_SRC) $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) \
+		$(LDFLAGS) $(shell pkg-config --libs cmocka) -lm -ldl -lpthread
 
 deps:
 	@scripts/install-deps --check || scripts/install-deps
@@ -267,6 +274,12 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/engine.a
 		$(LIBCONFIG_A) $(LDFLAGS) -lm -ldl -lpthread
 
 $(B)/fuzz/fuzz_config: shim/cli/check.c shim/cli/check.h # included: --check's host table
+
+# The stub's targets build its sources with them.
+$(B)/fuzz/fuzz_query $(B)/fuzz/fuzz_answer: $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(STUB_SRC) shim/stub/stub.h $(B)/engine.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ishim/stub -fsanitize=fuzzer -o $@ $< $(STUB_SRC) $(B)/engine.a $(CARES_A) \
+		$(LIBCONFIG_A) $(LDFLAGS) -lm -ldl -lpthread
 
 # The seed writer (tests/fuzz/seeds.c: build-fuzz/fuzz/seeds tests/fuzz/corpus).
 $(B)/fuzz/seeds: tests/fuzz/seeds.c tests/unit/util.c tests/unit/util.h
