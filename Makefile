@@ -92,7 +92,7 @@ LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
 .PHONY: all musl unit-tests check unit lab demo bench install uninstall clean deps lint dist deb
-all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent \
+all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/dnsq \
 	$(if $(filter musl,$(FLAVOR)),,$(B)/conform)
 
 $(B)/obj/%.o: shim/engine/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
@@ -163,9 +163,10 @@ $(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 # Lab tools: the misbehaving DNS server, the threaded getaddrinfo client, the
-# client whose lookup thread is cancelled, the gethostbyname* client and the
-# conformance matrix (tests/lab/t-conform.sh).
-$(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/conform: $(B)/%: tests/lab/%.c tests/lab/client.h | $(B)/obj
+# client whose lookup thread is cancelled, the gethostbyname* client, the
+# conformance matrix (tests/lab/t-conform.sh) and the raw DNS client of the
+# stub resolver's tests (dnsq: byte comparisons, load, garbage).
+$(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/conform $(B)/dnsq: $(B)/%: tests/lab/%.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a
