@@ -153,10 +153,12 @@ $(B)/engine.a: $(ENGINE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 # The nxretry program (no shell needed), --check linked in.
+# The stub resolver (shim/stub/, nxretry --serve) is linked into it.
 CLI_SRC = $(filter-out shim/cli/start.c,$(wildcard shim/cli/*.c))
-$(B)/nxretry: $(CLI_SRC) $(wildcard shim/cli/*.h) $(B)/engine.a $(COMPAT_H) \
+STUB_SRC = $(wildcard shim/stub/*.c)
+$(B)/nxretry: $(CLI_SRC) $(STUB_SRC) $(wildcard shim/cli/*.h shim/stub/*.h) $(B)/engine.a $(COMPAT_H) \
 		$(if $(PROG_START),$(B)/obj/start.o)
-	$(CC) $(CFLAGS) $(COMPAT) -o $@ $(CLI_SRC) $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) $(LDFLAGS) -Wl,-z,now $(PROG_START) \
+	$(CC) $(CFLAGS) $(COMPAT) -o $@ $(CLI_SRC) $(STUB_SRC) $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) $(LDFLAGS) -Wl,-z,now $(PROG_START) \
 		$(ENGINE_LIBS) -lm
 
 $(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
@@ -171,6 +173,11 @@ $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/conform $(B)/dnsq: $(B)
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a
 	$(CC) $(CFLAGS) -o $@ $< tests/unit/util.c $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) \
+		$(LDFLAGS) $(shell pkg-config --libs cmocka) -lm -ldl -lpthread
+
+# The stub's tests build its sources with them.
+$(B)/test_stub_%: tests/unit/test_stub_%.c tests/unit/util.c tests/unit/util.h $(STUB_SRC) shim/stub/stub.h $(B)/engine.a
+	$(CC) $(CFLAGS) -Ishim/stub -o $@ $< tests/unit/util.c $(STUB_SRC) $(B)/engine.a $(CARES_A) $(LIBCONFIG_A) \
 		$(LDFLAGS) $(shell pkg-config --libs cmocka) -lm -ldl -lpthread
 
 deps:

@@ -60,6 +60,7 @@
 #define NX_MAXSERVERS 16  /* server addresses per zone */
 #define NX_MAXZONES 32    /* configured suffixes */
 #define NX_MAXCHAIN 8     /* CNAME links followed */
+#define NX_MAXRESOLVERS 8 /* recursive resolvers set in nx_config */
 
 /* What happened at the DNS level. The mapping to EAI_* lives in engine.c. */
 enum nx_status {
@@ -237,6 +238,10 @@ struct nx_config {
 	struct nx_backoff backoff;
 	struct nx_zone zones[NX_MAXZONES];
 	int nzones;
+	/* The recursive resolvers discovery asks; none: /etc/resolv.conf's.
+	 * The stub names its upstreams here (resolv.conf may name the stub). */
+	struct nx_nameserver resolvers[NX_MAXRESOLVERS];
+	int nresolvers;
 };
 
 /* getenv-like: secure_getenv in the library, a table in tests. */
@@ -410,6 +415,7 @@ struct nx_found {
 	 * glibc's h_aliases and canonical name come from them. */
 	char aliases[NX_MAXCHAIN][NX_NAMEMAX];
 	int naliases;
+	uint32_t ttl; /* FOUND: the TTL of the records used, as the authority gave it */
 };
 
 /* One name asked of its zone's authority. */

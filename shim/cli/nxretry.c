@@ -10,6 +10,7 @@
  * to LD_PRELOAD, GODEBUG gains netdns=cgo, and the command is exec'd: its
  * PID, exit status and signals are the command's. */
 #include "check.h"
+#include "stub/stub.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -32,6 +33,10 @@ static const char usage_text[] =
 	"  nxretry [--zone SUFFIX]... [--config FILE] [--timeout SECONDS]\n"
 	"          [--mode fallback|first] [-v|--verbose] [--] COMMAND [ARG]...\n"
 	"  nxretry --check NAME [--zone SUFFIX]...   diagnose one name\n"
+	"  nxretry --serve [--listen ADDR[:PORT]]... [--upstream ADDR[:PORT]]...\n"
+	"          [--allow-remote] [--max-waits N] [--max-tcp N] [--zone SUFFIX]...\n"
+	"          [--config FILE] [--timeout SECONDS] [--mode fallback|first] [-v]\n"
+	"                                            a stub resolver (default 127.0.0.1:53)\n"
 	"  nxretry -h|--help\n"
 	"\n"
 	"Sets LD_PRELOAD (appending to any present), the NXRETRY_* environment and\n"
@@ -39,7 +44,12 @@ static const char usage_text[] =
 	"COMMAND: its exit status and signals are the command's. Settings already in\n"
 	"the environment (NXRETRY_ZONES...) are kept unless an option replaces them,\n"
 	"which makes nxretry usable as a container entrypoint as it is. The library\n"
-	"is NXRETRY_LIB, else libnxretry.so beside this program (../lib/nxretry/).\n";
+	"is NXRETRY_LIB, else libnxretry.so beside this program (../lib/nxretry/).\n"
+	"\n"
+	"--serve answers DNS on the listen addresses (loopback only unless\n"
+	"--allow-remote), forwarding every question to the upstreams (default: the\n"
+	"nameservers of /etc/resolv.conf) and asking the zones' authorities when an\n"
+	"upstream denies a name under them. Exits 0 on SIGTERM or SIGINT.\n";
 
 static const char lib_name[] = "libnxretry.so";
 
@@ -258,13 +268,63 @@ static void append(const char *name, const char *sep, const char *value)
 	free(joined);
 }
 
+/* One --listen, --upstream, --max-waits or --max-tcp of --serve. */
+static void stub_option(struct nx_stub_options *o, const char *opt, const char *val)
+{
+	if (!strcmp(opt, "--listen") || !strcmp(opt, "--upstream")) {
+		bool listen = opt[2] == 'l';
+		int *n = listen ? &o->nlisten : &o->nupstream;
+		int max = listen ? NX_STUB_MAXLISTEN : NX_STUB_MAXUPSTREAM;
+		if (*n >= max)
+			die("%s: at most %d", opt, max);
+		struct nx_nameserver *at = listen ? &o->listen[*n] : &o->upstream[*n];
+		if (nx_nameserver_parse(val, at) || !at->port)
+			die("%s: '%s' is not IP, IP:PORT, [IPv6] or [IPv6]:PORT", opt, val);
+		(*n)++;
+		return;
+	}
+	char *end;
+	errno = 0;
+	long v = strtol(val, &end, 10);
+	if (errno || *end || v < 1 || v > 65536)
+		die("%s: '%s' is not a number from 1 to 65536", opt, val);
+	if (!strcmp(opt, "--max-waits"))
+		o->max_waits = (int)v;
+	else
+		o->max_tcp = (int)v;
+}
+
+/* nxretry --serve: the settings as the preload reads them, then the stub
+ * (shim/stub/) until a signal. 2: usage; 1: a socket that cannot be bound. */
+static int serve(struct nx_stub_options *o)
+{
+	struct nx_config cfg;
+	if (nx_config_load(&cfg, env))
+		return 2; /* said by nx_config_load */
+	nx_log_level = cfg.log;
+	if (!cfg.enabled)
+		nx_log(NX_LOG_WARN, "no zone configured (--zone, NXRETRY_ZONES): every question is "
+		       "only forwarded");
+	int n = nx_stub_settle_options(o, "/etc/resolv.conf");
+	if (n < 0)
+		return 2;
+	if (n == 0)
+		die("no upstream resolver left to forward to (give --upstream ADDR)");
+	struct nx_stub *s;
+	if (nx_stub_open(&cfg, o, &s))
+		return 1;
+	return nx_stub_run(s) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *config_from = "NXRETRY_CONFIG", *timeout_from = "NXRETRY_TIMEOUT",
 		   *mode_from = "NXRETRY_MODE", *check = NULL;
 	char *zones = NULL;
 	size_t zones_len = 0;
-	bool verbose = false;
+	bool verbose = false, serving = false;
+	struct nx_stub_options stub = {0};
+	const char *stub_options = NULL;
 	int i = 1;
 
 	while (i < argc) {
@@ -284,8 +344,17 @@ int main(int argc, char **argv)
 		}
 		if (arg[0] != '-')
 			break;
-		static const char *const valued[] = {"--zone", "--config", "--timeout", "--mode",
-						     "--check"};
+		if (!strcmp(arg, "--serve") || !strcmp(arg, "--allow-remote")) {
+			if (arg[2] == 's')
+				serving = true;
+			else
+				stub.allow_remote = true;
+			i++;
+			continue;
+		}
+		static const char *const valued[] = {"--zone",   "--config",   "--timeout",
+						     "--mode",   "--check",    "--listen",
+						     "--upstream", "--max-waits", "--max-tcp"};
 		const char *opt = NULL, *val = NULL;
 		for (size_t k = 0; k < sizeof valued / sizeof *valued && !opt; k++) {
 			size_t len = strlen(valued[k]);
@@ -322,10 +391,15 @@ int main(int argc, char **argv)
 		} else if (!strcmp(opt, "--mode")) {
 			set("NXRETRY_MODE", val);
 			mode_from = opt;
-		} else {
+		} else if (!strcmp(opt, "--check")) {
 			check = val;
+		} else {
+			stub_option(&stub, opt, val);
+			stub_options = opt;
 		}
 	}
+	if (stub_options && !serving)
+		die("%s is an option of --serve (see nxretry --help)", stub_options);
 
 	if (zones) {
 		set("NXRETRY_ZONES", zones);
@@ -343,6 +417,11 @@ int main(int argc, char **argv)
 
 	if (check) /* built in: no library, no exec */
 		return nx_check(check);
+	if (serving) {
+		if (i < argc)
+			die("--serve runs no command ('%s')", argv[i]);
+		return serve(&stub);
+	}
 	if (i >= argc)
 		die("no command given (see nxretry --help)");
 

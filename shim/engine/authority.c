@@ -123,8 +123,12 @@ static bool recall(const char *suffix, const char *name, struct nx_authority *ou
 static enum nx_status ask_system(const struct nx_config *c, const char *name, const int *qtypes,
 				 int nq, int64_t deadline_ms, struct nx_reply *out)
 {
-	struct nx_nameserver sys[3]; /* MAXNS in glibc's resolver */
-	int n = nx_system_servers(RESOLV_CONF, sys, 3);
+	struct nx_nameserver sys[NX_MAXRESOLVERS];
+	int n = c->nresolvers;
+	if (n > 0) /* the stub's upstreams: resolv.conf may name the stub itself */
+		memcpy(sys, c->resolvers, sizeof sys[0] * (size_t)n);
+	else
+		n = nx_system_servers(RESOLV_CONF, sys, 3); /* MAXNS in glibc's resolver */
 	/* A recursive resolver may have to walk the tree: give it longer. */
 	int timeout_ms = (int)(c->query_timeout * 1000 * 2.5);
 	enum nx_status st = NX_TIMEOUT;

@@ -235,6 +235,7 @@ static uint32_t from_authority(void *ctx, struct nx_found *out)
 	int64_t start_ms = nx_now_ms();
 	struct nx_wait w;
 	nx_wait_for(q, &w, out);
+	out->ttl = w.ttl; /* the stub's answers carry it */
 	if (out->outcome == NX_OUT_ALIAS) {
 		from_target(q, &w, out); /* the target's own lookup says what it found */
 		return 0;

@@ -1,0 +1,1087 @@
+/* The stub's sockets and the path of a question through them, in one poll
+ * loop on the calling thread:
+ *
+ *   client (UDP or TCP) -> request -> forward (UDP to an upstream)
+ *        -> the upstream's reply relayed, only the id restored; or, for a
+ *           name under a zone the upstream denies (first mode: before it is
+ *           asked), a wait (pending.c) whose job runs the engine's
+ *           nx_lookup on a thread of its own, shared by every client asking
+ *           the same question until it lands.
+ *
+ * Threads: only jobs (the engine, which blocks, and a TCP exchange with an
+ * upstream) run off the loop; each writes its own pointer to job_pipe when
+ * done and touches nothing else of the loop's. Bounds are the constants
+ * below and the options' max_waits and max_tcp, each checked where its
+ * thing is created. */
+#include "stub.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define UDP_BATCH 32            /* datagrams read per wakeup of one socket */
+#define FORWARDS_MAX 4096       /* queries in flight to upstreams; more are dropped */
+#define UPSTREAM_TRY_MS 1500    /* one upstream's time to answer before the next is tried */
+#define UPSTREAM_TRIES 3        /* tries of one query, then SERVFAIL */
+#define TCP_IDLE_MS 10000       /* a connection with nothing in flight is closed after */
+#define TCP_PIPELINE_MAX 32     /* queries in flight per connection before it is read again */
+#define TCP_OUT_MAX (256 * 1024) /* bytes queued per connection before it is read again */
+#define TCP_UPSTREAM_MS 5000    /* a whole TCP exchange with one upstream */
+#define JOBS_TCP_MAX 64         /* TCP exchanges with upstreams at once */
+#define WORKER_STACK (256 * 1024) /* the engine's deepest path (8 CNAME links) uses < 64 KiB */
+#define WAIT_GRACE_MS 2000      /* past the engine's deadline, a wait is answered without it */
+#define LOG_EVERY_MS 10000      /* a bound reached is said at most this often */
+#define POLL_MAX_MS 1000
+
+enum transport { T_UDP, T_TCP };
+
+/* A client's question, from when it is read until it is answered. */
+struct request {
+	struct request *next;    /* in a wait's list of waiters */
+	enum transport transport;
+	int udp_fd;              /* UDP: the socket it came to, and who sent it */
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	int conn;                /* TCP: its connection's slot and generation */
+	unsigned conn_gen;
+	bool no_bypass;          /* the upstream's answer stands (a wait ended) */
+	struct nx_question q;
+	size_t len;
+	unsigned char msg[];     /* the query as it came */
+};
+
+/* A query in flight to an upstream, on a socket connected to it: the
+ * kernel drops datagrams from any other address and picked a random
+ * source port; the id is ours, fresh for each try. */
+struct forward {
+	int fd;
+	uint16_t id;
+	int server, tries;
+	int64_t until_ms;        /* this try's end */
+	struct request *req;
+};
+
+/* One queued reply on a TCP connection: 2-byte length and message. */
+struct out {
+	struct out *next;
+	size_t len;
+	unsigned char data[];
+};
+
+/* A client's TCP connection (RFC 7766). Non-blocking: a read or a write
+ * that stops short (EAGAIN) leaves its position here (inlen, out_off), and
+ * the next readiness resumes exactly there. */
+struct conn {
+	int fd;                  /* -1: the slot is free */
+	unsigned gen;            /* bumped on close: late answers find it changed */
+	int64_t last_ms;         /* last byte read or written */
+	size_t inlen;            /* bytes of the next frame read so far */
+	unsigned char in[2 + NX_STUB_QUERY_MAX];
+	struct out *out, *out_tail;
+	size_t out_off;          /* bytes of out's first message already written */
+	size_t out_bytes;
+	int inflight;            /* its queries being answered */
+	bool eof;                /* the client closed its side: answer, then close */
+};
+
+enum job_kind { JOB_BYPASS, JOB_TCP };
+
+/* Work for a thread. The loop fills it, the thread writes only its result
+ * fields and then hands the job back through job_pipe. */
+struct job {
+	enum job_kind kind;
+	struct nx_stub *s;
+	/* JOB_BYPASS */
+	struct nx_pending *wait; /* the loop's: NULL once the wait was answered without it */
+	char name[NX_NAMEMAX];
+	int family;
+	struct nx_found found;
+	/* JOB_TCP */
+	struct request *req;
+	unsigned char *reply;
+	size_t reply_len;
+};
+
+enum limit { LIMIT_WAITS, LIMIT_TCP, LIMIT_FORWARDS, LIMIT_JOBS, NLIMITS };
+
+struct nx_stub {
+	struct nx_config cfg;    /* resolvers: the upstreams */
+	struct nx_stub_options o;
+	int listen_fd[2 * NX_STUB_MAXLISTEN];
+	enum transport listen_kind[2 * NX_STUB_MAXLISTEN];
+	int nlisten;
+	struct conn *conns;      /* [o.max_tcp] */
+	int nconns;
+	struct forward *fw[FORWARDS_MAX];
+	int nfw;
+	struct nx_pending_table waits;
+	int tcp_jobs;
+	int running;             /* jobs handed to threads, not back yet */
+	int job_pipe[2];
+	struct pollfd *pfd;      /* [npfd_max], rebuilt each turn */
+	int npfd_max;
+	int64_t limit_ms[NLIMITS];
+	unsigned limit_count[NLIMITS];
+	unsigned char buf[65536 + 2];
+};
+
+static int sig_pipe[2] = {-1, -1};
+static struct nx_stub *the_stub; /* for the engine's resolver of CNAME targets */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	if (write(sig_pipe[1], "x", 1) < 0) { /* full: one byte is enough */
+	}
+	errno = saved;
+}
+
+/* A bound reached: one line now, then at most one per LOG_EVERY_MS with
+ * the count meanwhile. */
+__attribute__((format(printf, 3, 4))) static void limited(struct nx_stub *s, enum limit l,
+							   const char *fmt, ...)
+{
+	int64_t now = nx_now_ms();
+	s->limit_count[l]++;
+	if (s->limit_ms[l] && now - s->limit_ms[l] < LOG_EVERY_MS)
+		return;
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	nx_log(NX_LOG_WARN, "%s (%u time%s in the last %d s)", line, s->limit_count[l],
+	       s->limit_count[l] == 1 ? "" : "s", LOG_EVERY_MS / 1000);
+	s->limit_ms[l] = now;
+	s->limit_count[l] = 0;
+}
+
+bool nx_stub_loopback(const struct nx_addr *a)
+{
+	static const unsigned char v6_loop[16] = {[15] = 1};
+	static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+	if (a->family == AF_INET)
+		return a->bytes[0] == 127;
+	return !memcmp(a->bytes, v6_loop, 16) ||
+	       (!memcmp(a->bytes, v4_mapped, 12) && a->bytes[12] == 127);
+}
+
+static bool same_server(const struct nx_nameserver *a, const struct nx_nameserver *b)
+{
+	size_t n = a->addr.family == AF_INET ? 4 : 16;
+	return a->port == b->port && a->addr.family == b->addr.family &&
+	       !memcmp(a->addr.bytes, b->addr.bytes, n);
+}
+
+int nx_stub_settle_options(struct nx_stub_options *o, const char *resolv_conf)
+{
+	if (o->nlisten == 0) {
+		o->listen[0] = (struct nx_nameserver){.addr.family = AF_INET, .port = 53};
+		inet_pton(AF_INET, "127.0.0.1", o->listen[0].addr.bytes);
+		o->nlisten = 1;
+	}
+	for (int i = 0; i < o->nlisten; i++) {
+		char text[64];
+		nx_nameserver_format(&o->listen[i], text, sizeof text);
+		if (!o->allow_remote && !nx_stub_loopback(&o->listen[i].addr)) {
+			nx_log(NX_LOG_ERROR, "--listen %s: not a loopback address (an open resolver "
+			       "needs --allow-remote)", text);
+			return -1;
+		}
+	}
+	if (o->max_waits <= 0)
+		o->max_waits = NX_STUB_MAX_WAITS;
+	if (o->max_tcp <= 0)
+		o->max_tcp = NX_STUB_MAX_TCP;
+	if (o->nupstream == 0)
+		o->nupstream = nx_system_servers(resolv_conf, o->upstream, NX_STUB_MAXUPSTREAM);
+	int n = 0;
+	for (int i = 0; i < o->nupstream; i++) {
+		bool own = false;
+		for (int l = 0; l < o->nlisten; l++)
+			own |= same_server(&o->upstream[i], &o->listen[l]);
+		if (own) {
+			char text[64];
+			nx_nameserver_format(&o->upstream[i], text, sizeof text);
+			nx_log(NX_LOG_WARN, "upstream %s is a listen address of this stub: not used "
+			       "(it would ask itself)", text);
+			continue;
+		}
+		o->upstream[n++] = o->upstream[i];
+	}
+	o->nupstream = n;
+	return n;
+}
+
+static socklen_t to_sockaddr(const struct nx_nameserver *n, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	if (n->addr.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(n->port);
+		memcpy(&sin->sin_addr, n->addr.bytes, 4);
+		return sizeof *sin;
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(n->port);
+	memcpy(&sin6->sin6_addr, n->addr.bytes, 16);
+	return sizeof *sin6;
+}
+
+static int bind_one(const struct nx_nameserver *at, enum transport t)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(at, &ss);
+	int fd = socket(at->addr.family, (t == T_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
+			SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0 && t == T_TCP)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd >= 0 && at->addr.family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) || (t == T_TCP && listen(fd, 128))) {
+		int err = errno;
+		char text[64];
+		nx_nameserver_format(at, text, sizeof text);
+		nx_log(NX_LOG_ERROR, "cannot listen on %s (%s): %s", text, t == T_UDP ? "udp" : "tcp",
+		       strerror(err));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void stub_free(struct nx_stub *s)
+{
+	for (int i = 0; i < s->nlisten; i++)
+		close(s->listen_fd[i]);
+	if (s->job_pipe[0] >= 0)
+		close(s->job_pipe[0]);
+	if (s->job_pipe[1] >= 0)
+		close(s->job_pipe[1]);
+	free(s->conns);
+	free(s->pfd);
+	if (the_stub == s)
+		the_stub = NULL;
+	free(s);
+}
+
+int nx_stub_open(const struct nx_config *cfg, const struct nx_stub_options *o, struct nx_stub **out)
+{
+	struct nx_stub *s = calloc(1, sizeof *s);
+	*out = NULL;
+	if (!s) {
+		nx_log(NX_LOG_ERROR, "stub: out of memory");
+		return -1;
+	}
+	s->cfg = *cfg;
+	s->o = *o;
+	s->job_pipe[0] = s->job_pipe[1] = -1;
+	if (nx_stub_settle_options(&s->o, "/etc/resolv.conf") <= 0) {
+		if (s->o.nupstream == 0)
+			nx_log(NX_LOG_ERROR, "no upstream resolver to forward to (give --upstream)");
+		stub_free(s);
+		return -1;
+	}
+	/* Discovery asks the upstreams, never resolv.conf: it may name this stub. */
+	s->cfg.nresolvers = s->o.nupstream < NX_MAXRESOLVERS ? s->o.nupstream : NX_MAXRESOLVERS;
+	memcpy(s->cfg.resolvers, s->o.upstream, sizeof s->cfg.resolvers[0] * (size_t)s->cfg.nresolvers);
+	s->waits.capacity = s->o.max_waits;
+	s->conns = calloc((size_t)s->o.max_tcp, sizeof *s->conns);
+	s->npfd_max = 2 + 2 * NX_STUB_MAXLISTEN + s->o.max_tcp + FORWARDS_MAX;
+	s->pfd = calloc((size_t)s->npfd_max, sizeof *s->pfd);
+	if (!s->conns || !s->pfd || pipe2(s->job_pipe, O_CLOEXEC)) {
+		nx_log(NX_LOG_ERROR, "stub: out of memory or file descriptors");
+		stub_free(s);
+		return -1;
+	}
+	fcntl(s->job_pipe[0], F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < s->o.max_tcp; i++)
+		s->conns[i].fd = -1;
+	for (int i = 0; i < s->o.nlisten; i++)
+		for (int t = T_UDP; t <= T_TCP; t++) {
+			int fd = bind_one(&s->o.listen[i], (enum transport)t);
+			if (fd < 0) {
+				stub_free(s);
+				return -1;
+			}
+			s->listen_kind[s->nlisten] = (enum transport)t;
+			s->listen_fd[s->nlisten++] = fd;
+		}
+	the_stub = s;
+	*out = s;
+	return 0;
+}
+
+/* ---- answering clients ---- */
+
+static void close_conn(struct nx_stub *s, struct conn *c)
+{
+	close(c->fd);
+	for (struct out *o = c->out; o;) {
+		struct out *next = o->next;
+		free(o);
+		o = next;
+	}
+	unsigned gen = c->gen + 1;
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+	c->gen = gen;
+	s->nconns--;
+}
+
+static struct conn *conn_of(struct nx_stub *s, const struct request *r)
+{
+	struct conn *c = &s->conns[r->conn];
+	return c->fd >= 0 && c->gen == r->conn_gen ? c : NULL;
+}
+
+/* Sends msg (its id set to the client's) to r's client. */
+static void send_reply(struct nx_stub *s, const struct request *r, unsigned char *msg, size_t len)
+{
+	msg[0] = (unsigned char)(r->q.id >> 8);
+	msg[1] = (unsigned char)r->q.id;
+	if (r->transport == T_UDP) {
+		/* A full socket buffer drops it, as a network would: the client asks again. */
+		sendto(r->udp_fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&r->peer,
+		       r->peerlen);
+		return;
+	}
+	struct conn *c = conn_of(s, r);
+	struct out *o = c && len <= 65535 ? malloc(sizeof *o + 2 + len) : NULL;
+	if (!o)
+		return;
+	o->next = NULL;
+	o->len = 2 + len;
+	o->data[0] = (unsigned char)(len >> 8);
+	o->data[1] = (unsigned char)len;
+	memcpy(o->data + 2, msg, len);
+	if (c->out_tail)
+		c->out_tail->next = o;
+	else
+		c->out = o;
+	c->out_tail = o;
+	c->out_bytes += o->len;
+}
+
+/* The request is answered (or given up): its connection may read again. */
+static void finish(struct nx_stub *s, struct request *r)
+{
+	struct conn *c = r->transport == T_TCP ? conn_of(s, r) : NULL;
+	if (c)
+		c->inflight--;
+	free(r);
+}
+
+static void reply_error(struct nx_stub *s, struct request *r, int rcode)
+{
+	unsigned char out[12 + 256 + 4];
+	size_t len = nx_stub_error(r->msg, r->len, rcode, out, sizeof out);
+	if (len)
+		send_reply(s, r, out, len);
+}
+
+/* ---- forwarding ---- */
+
+static void forward_close(struct nx_stub *s, int i)
+{
+	close(s->fw[i]->fd);
+	free(s->fw[i]);
+	s->fw[i] = s->fw[--s->nfw];
+}
+
+/* Sends f's query to its upstream on a new socket; false on a local error. */
+static bool forward_send(struct nx_stub *s, struct forward *f)
+{
+	const struct nx_nameserver *up = &s->o.upstream[f->server];
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(up, &ss);
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = socket(up->addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->fd < 0)
+		return false;
+	f->id = nx_random_id();
+	f->until_ms = nx_now_ms() + UPSTREAM_TRY_MS;
+	struct request *r = f->req;
+	unsigned char saved[2] = {r->msg[0], r->msg[1]};
+	r->msg[0] = (unsigned char)(f->id >> 8);
+	r->msg[1] = (unsigned char)f->id;
+	bool sent = !connect(f->fd, (struct sockaddr *)&ss, sl) &&
+		    send(f->fd, r->msg, r->len, MSG_NOSIGNAL) == (ssize_t)r->len;
+	memcpy(r->msg, saved, 2);
+	return sent;
+}
+
+static void forward(struct nx_stub *s, struct request *r)
+{
+	struct forward *f = s->nfw < FORWARDS_MAX ? malloc(sizeof *f) : NULL;
+	if (!f) {
+		limited(s, LIMIT_FORWARDS, "%d queries in flight to the upstreams: a new one is "
+			"dropped (its client asks again)", s->nfw);
+		finish(s, r);
+		return;
+	}
+	*f = (struct forward){.fd = -1, .req = r};
+	s->fw[s->nfw++] = f;
+	/* A socket that fails at once (no route) is a try spent on the next server. */
+	while (!forward_send(s, f) && ++f->tries < UPSTREAM_TRIES)
+		f->server = (f->server + 1) % s->o.nupstream;
+	if (f->tries >= UPSTREAM_TRIES) {
+		reply_error(s, r, NX_RCODE_SERVFAIL);
+		finish(s, r);
+		s->fw[s->nfw - 1] = NULL;
+		close(f->fd);
+		free(f);
+		s->nfw--;
+	}
+}
+
+/* ---- waits: the engine, on threads ---- */
+
+/* The engine's resolver for a CNAME target outside the zones: the
+ * upstreams, asked as a stub asks (RD=1). A getaddrinfo of its own, with
+ * what from_libc (lookup.c) reads: addresses and the canonical name. */
+struct gai_node {
+	struct addrinfo ai;
+	struct sockaddr_in6 sa; /* large enough for either family */
+	char canon[NX_NAMEMAX];
+};
+
+static void upstream_freeaddrinfo(struct addrinfo *ai)
+{
+	while (ai) {
+		struct addrinfo *next = ai->ai_next;
+		free(ai);
+		ai = next;
+	}
+}
+
+static int upstream_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+				struct addrinfo **res)
+{
+	(void)service;
+	const struct nx_stub *s = the_stub;
+	int qtypes[2], nq = 0, rc = EAI_AGAIN;
+	if (hints->ai_family != AF_INET6)
+		qtypes[nq++] = NX_T_A;
+	if (hints->ai_family != AF_INET)
+		qtypes[nq++] = NX_T_AAAA;
+	struct nx_reply *r = calloc(2, sizeof *r);
+	*res = NULL;
+	if (!s || !r) {
+		free(r);
+		return EAI_MEMORY;
+	}
+	struct addrinfo **tail = res;
+	for (int u = 0; u < s->o.nupstream && !*res; u++) {
+		if (nx_probe(&s->o.upstream[u], node, qtypes, nq, true, UPSTREAM_TRY_MS,
+			     nx_now_ms() + UPSTREAM_TRY_MS, r))
+			break;
+		for (int k = 0; k < nq; k++) {
+			if (r[k].status == NX_NXDOMAIN || r[k].status == NX_NODATA)
+				rc = EAI_NONAME;
+			for (int i = 0; r[k].status == NX_ANSWER && i < r[k].naddrs; i++) {
+				struct gai_node *n = calloc(1, sizeof *n);
+				if (!n)
+					break;
+				const struct nx_addr *a = &r[k].addrs[i];
+				n->ai.ai_family = a->family;
+				n->ai.ai_socktype = SOCK_STREAM;
+				n->ai.ai_addr = (struct sockaddr *)&n->sa;
+				if (a->family == AF_INET) {
+					struct sockaddr_in *sin = (struct sockaddr_in *)&n->sa;
+					sin->sin_family = AF_INET;
+					memcpy(&sin->sin_addr, a->bytes, 4);
+					n->ai.ai_addrlen = sizeof *sin;
+				} else {
+					n->sa.sin6_family = AF_INET6;
+					memcpy(&n->sa.sin6_addr, a->bytes, 16);
+					n->ai.ai_addrlen = sizeof n->sa;
+				}
+				if (!*res) { /* the first node carries the chain's end */
+					snprintf(n->canon, sizeof n->canon, "%s", r[k].canon[0] ? r[k].canon : node);
+					n->ai.ai_canonname = n->canon;
+				}
+				*tail = &n->ai;
+				tail = &n->ai.ai_next;
+			}
+		}
+	}
+	free(r);
+	return *res ? 0 : rc;
+}
+
+static const struct nx_libc upstream_libc = {upstream_getaddrinfo, upstream_freeaddrinfo};
+
+/* One TCP exchange with an upstream (blocking, bounded by socket timeouts):
+ * the reply, malloc'd, or NULL. */
+static unsigned char *tcp_exchange(const struct nx_nameserver *up, const struct request *r,
+				   size_t *len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(up, &ss);
+	int fd = socket(up->addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	struct timeval tv = {TCP_UPSTREAM_MS / 1000, 0};
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	uint16_t id = nx_random_id();
+	unsigned char *q = malloc(2 + r->len), *reply = NULL;
+	unsigned char head[2];
+	size_t got = 0, want = 0;
+	if (!q || connect(fd, (struct sockaddr *)&ss, sl))
+		goto out;
+	q[0] = (unsigned char)(r->len >> 8), q[1] = (unsigned char)r->len;
+	memcpy(q + 2, r->msg, r->len);
+	q[2] = (unsigned char)(id >> 8), q[3] = (unsigned char)id;
+	if (send(fd, q, 2 + r->len, MSG_NOSIGNAL) != (ssize_t)(2 + r->len))
+		goto out;
+	while (got < 2) {
+		ssize_t n = recv(fd, head + got, 2 - got, 0);
+		if (n <= 0)
+			goto out;
+		got += (size_t)n;
+	}
+	want = (size_t)(head[0] << 8 | head[1]);
+	reply = malloc(want ? want : 1);
+	for (got = 0; reply && got < want;) {
+		ssize_t n = recv(fd, reply + got, want - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (reply && (got < want || !nx_stub_reply_matches(reply, want, id, &r->q))) {
+		free(reply);
+		reply = NULL;
+	}
+	*len = want;
+out:
+	free(q);
+	close(fd);
+	return reply;
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	struct nx_stub *s = j->s;
+	if (j->kind == JOB_BYPASS) {
+		nx_lookup(&s->cfg, &upstream_libc, j->name, j->family, 0,
+			  s->cfg.mode == NX_MODE_FIRST, &j->found);
+	} else {
+		for (int u = 0; u < s->o.nupstream && !j->reply; u++)
+			j->reply = tcp_exchange(&s->o.upstream[u], j->req, &j->reply_len);
+	}
+	if (write(s->job_pipe[1], &j, sizeof j) != sizeof j) {
+		/* The loop is gone (shutdown): nobody takes it back. */
+		if (j->kind == JOB_TCP)
+			free(j->req);
+		free(j->reply);
+		free(j);
+	}
+	return NULL;
+}
+
+static bool start_job(struct nx_stub *s, struct job *j)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Signals are the loop's: the thread starts with them blocked. */
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&t, &attr, job_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		nx_log(NX_LOG_WARN, "stub: cannot start a thread: %s", strerror(rc));
+		return false;
+	}
+	s->running++;
+	return true;
+}
+
+/* A question the engine may answer: A or AAAA of a host name under a zone. */
+static bool bypassable(const struct nx_stub *s, const struct request *r)
+{
+	const struct nx_question *q = &r->q;
+	return !r->no_bypass && q->qclass == NX_C_IN && (q->qtype == NX_T_A || q->qtype == NX_T_AAAA) &&
+	       q->name[0] && nx_name_host(q->name) && nx_config_zone_for(&s->cfg, q->name);
+}
+
+/* The waiters of p go to the upstream, whose answer now stands. */
+static void release_waiters(struct nx_stub *s, struct nx_pending *p)
+{
+	for (struct request *r = p->waiters, *next; r; r = next) {
+		next = r->next;
+		r->next = NULL;
+		r->no_bypass = true;
+		forward(s, r);
+	}
+	p->waiters = NULL;
+}
+
+/* r joins the wait for its question, which starts if none runs. reply:
+ * the upstream's (fallback mode), relayed when no wait can be had. */
+static void join_wait(struct nx_stub *s, struct request *r, unsigned char *reply, size_t len)
+{
+	char key[NX_KEYMAX];
+	nx_pending_key(&r->q, key);
+	struct nx_pending *p = nx_pending_find(&s->waits, key);
+	if (!p && (p = nx_pending_add(&s->waits, key))) {
+		struct job *j = calloc(1, sizeof *j);
+		if (j) {
+			j->kind = JOB_BYPASS;
+			j->s = s;
+			j->wait = p;
+			j->family = r->q.qtype == NX_T_A ? AF_INET : AF_INET6;
+			snprintf(j->name, sizeof j->name, "%s", r->q.name);
+		}
+		if (!j || !start_job(s, j)) {
+			free(j);
+			nx_pending_remove(&s->waits, p);
+			p = NULL;
+		} else {
+			p->job = j;
+		}
+	} else if (!p) {
+		limited(s, LIMIT_WAITS, "%d waits in flight (--max-waits): %s is answered as the "
+			"upstream answers it", s->waits.count, r->q.name);
+	}
+	if (!p) {
+		r->no_bypass = true;
+		if (reply)
+			send_reply(s, r, reply, len), finish(s, r);
+		else
+			forward(s, r);
+		return;
+	}
+	r->next = p->waiters;
+	p->waiters = r;
+	p->nwaiters++;
+}
+
+static size_t size_for(const struct request *r)
+{
+	return r->transport == T_TCP ? 65535 : r->q.udp_size;
+}
+
+static void job_done(struct nx_stub *s, struct job *j)
+{
+	s->running--;
+	if (j->kind == JOB_TCP) {
+		s->tcp_jobs--;
+		if (j->reply)
+			send_reply(s, j->req, j->reply, j->reply_len);
+		else
+			reply_error(s, j->req, NX_RCODE_SERVFAIL);
+		finish(s, j->req);
+		free(j->reply);
+		free(j);
+		return;
+	}
+	struct nx_pending *p = j->wait;
+	if (p) {
+		unsigned char out[NX_STUB_ANSWER_MAX];
+		struct request *r = p->waiters, *next;
+		p->waiters = NULL;
+		for (; r; r = next) {
+			next = r->next;
+			size_t len = nx_stub_answer(&r->q, &j->found, size_for(r), out, sizeof out);
+			if (len) {
+				send_reply(s, r, out, len);
+				finish(s, r);
+			} else { /* absent at the deadline, or unsettled: the upstream's answer */
+				r->next = NULL;
+				r->no_bypass = true;
+				forward(s, r);
+			}
+		}
+		nx_pending_remove(&s->waits, p);
+	}
+	free(j);
+}
+
+/* ---- the upstream's reply ---- */
+
+static void relay(struct nx_stub *s, struct request *r, unsigned char *reply, size_t len)
+{
+	if ((reply[2] & 0x02) && r->transport == T_TCP) {
+		/* Truncated: a TCP client gets the upstream's answer over TCP. */
+		struct job *j = s->tcp_jobs < JOBS_TCP_MAX ? calloc(1, sizeof *j) : NULL;
+		if (j) {
+			*j = (struct job){.kind = JOB_TCP, .s = s, .req = r};
+			if (start_job(s, j)) {
+				s->tcp_jobs++;
+				return;
+			}
+			free(j);
+		} else {
+			limited(s, LIMIT_JOBS, "%d TCP exchanges with upstreams at once: a truncated "
+				"reply is relayed as it is", JOBS_TCP_MAX);
+		}
+	}
+	if (bypassable(s, r) && s->cfg.mode == NX_MODE_FALLBACK) {
+		bool has_type;
+		int rcode = nx_stub_reply_rcode(reply, len, r->q.qtype, &has_type);
+		if (rcode == NX_RCODE_NXDOMAIN || (rcode == NX_RCODE_NOERROR && !has_type)) {
+			join_wait(s, r, reply, len);
+			return;
+		}
+	}
+	send_reply(s, r, reply, len);
+	finish(s, r);
+}
+
+static void on_forward(struct nx_stub *s, int i)
+{
+	struct forward *f = s->fw[i];
+	for (int k = 0; k < UDP_BATCH; k++) {
+		ssize_t n = recv(f->fd, s->buf, sizeof s->buf, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n < 0) { /* ICMP unreachable: this try is over, the next at once */
+			f->until_ms = 0;
+			return;
+		}
+		if (!nx_stub_reply_matches(s->buf, (size_t)n, f->id, &f->req->q))
+			continue; /* not the reply (late, or forged): keep waiting */
+		struct request *r = f->req;
+		f->req = NULL;
+		forward_close(s, i);
+		relay(s, r, s->buf, (size_t)n);
+		return;
+	}
+}
+
+/* ---- clients' messages ---- */
+
+static void on_query(struct nx_stub *s, enum transport t, int fd, const struct sockaddr_storage *peer,
+		     socklen_t peerlen, int conn, const unsigned char *msg, size_t len)
+{
+	struct nx_question q;
+	enum nx_query_verdict v = nx_stub_parse_query(msg, len, &q);
+	if (v == NX_QUERY_DROP)
+		return;
+	struct request *r = malloc(sizeof *r + len);
+	if (!r)
+		return;
+	memset(r, 0, sizeof *r);
+	r->transport = t;
+	r->udp_fd = fd;
+	if (peer)
+		memcpy(&r->peer, peer, peerlen);
+	r->peerlen = peerlen;
+	r->conn = conn;
+	if (t == T_TCP) {
+		r->conn_gen = s->conns[conn].gen;
+		s->conns[conn].inflight++;
+	}
+	r->q = q;
+	r->len = len;
+	memcpy(r->msg, msg, len);
+	if (v != NX_QUERY_OK) {
+		reply_error(s, r, v == NX_QUERY_NOTIMP ? NX_RCODE_NOTIMP : NX_RCODE_FORMERR);
+		finish(s, r);
+		return;
+	}
+	char key[NX_KEYMAX];
+	if (bypassable(s, r)) {
+		nx_pending_key(&q, key);
+		/* A question asked again while its wait runs joins it (no
+		 * second query upstream); first mode starts a wait at once. */
+		if (s->cfg.mode == NX_MODE_FIRST || nx_pending_find(&s->waits, key)) {
+			join_wait(s, r, NULL, 0);
+			return;
+		}
+	}
+	forward(s, r);
+}
+
+static void on_udp(struct nx_stub *s, int fd)
+{
+	for (int k = 0; k < UDP_BATCH; k++) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof peer;
+		ssize_t n = recvfrom(fd, s->buf, NX_STUB_QUERY_MAX + 1, MSG_DONTWAIT,
+				     (struct sockaddr *)&peer, &pl);
+		if (n < 0)
+			return;
+		if (n <= NX_STUB_QUERY_MAX)
+			on_query(s, T_UDP, fd, &peer, pl, -1, s->buf, (size_t)n);
+	}
+}
+
+static void on_accept(struct nx_stub *s, int fd)
+{
+	int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (c < 0)
+		return;
+	if (s->nconns >= s->o.max_tcp) {
+		limited(s, LIMIT_TCP, "%d TCP connections (--max-tcp): a new one is closed", s->nconns);
+		close(c);
+		return;
+	}
+	for (int i = 0; i < s->o.max_tcp; i++)
+		if (s->conns[i].fd < 0) {
+			s->conns[i].fd = c;
+			s->conns[i].last_ms = nx_now_ms();
+			s->nconns++;
+			return;
+		}
+	close(c); /* not reached: nconns < max_tcp leaves a free slot */
+}
+
+/* Reads what the connection has, and takes every whole frame in it. */
+static void on_conn_read(struct nx_stub *s, int i)
+{
+	struct conn *c = &s->conns[i];
+	ssize_t n = recv(c->fd, c->in + c->inlen, sizeof c->in - c->inlen, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n < 0 || c->inlen) { /* an error, or the client left mid-frame */
+			close_conn(s, c);
+			return;
+		}
+		c->eof = true;
+		return;
+	}
+	c->inlen += (size_t)n;
+	c->last_ms = nx_now_ms();
+	while (c->fd >= 0 && c->inlen >= 2) {
+		size_t frame = (size_t)(c->in[0] << 8 | c->in[1]);
+		if (frame > NX_STUB_QUERY_MAX || frame == 0) {
+			close_conn(s, c);
+			return;
+		}
+		if (c->inlen < 2 + frame)
+			return;
+		on_query(s, T_TCP, -1, NULL, 0, i, c->in + 2, frame);
+		memmove(c->in, c->in + 2 + frame, c->inlen - 2 - frame);
+		c->inlen -= 2 + frame;
+	}
+}
+
+static void on_conn_write(struct nx_stub *s, struct conn *c)
+{
+	while (c->out) {
+		struct out *o = c->out;
+		ssize_t n = send(c->fd, o->data + c->out_off, o->len - c->out_off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n < 0) {
+			close_conn(s, c);
+			return;
+		}
+		c->last_ms = nx_now_ms();
+		c->out_off += (size_t)n;
+		if (c->out_off < o->len)
+			return; /* resumed here when writable again */
+		c->out = o->next;
+		if (!c->out)
+			c->out_tail = NULL;
+		c->out_bytes -= o->len;
+		c->out_off = 0;
+		free(o);
+	}
+}
+
+/* ---- the loop ---- */
+
+/* Tries past their time, idle connections, waits the engine overran;
+ * returns the time until the next of them. */
+static int64_t expire(struct nx_stub *s, int64_t now)
+{
+	int64_t next = now + POLL_MAX_MS;
+	for (int i = 0; i < s->nfw; i++) {
+		struct forward *f = s->fw[i];
+		if (f->until_ms > now) {
+			next = f->until_ms < next ? f->until_ms : next;
+			continue;
+		}
+		f->server = (f->server + 1) % s->o.nupstream;
+		while (++f->tries < UPSTREAM_TRIES && !forward_send(s, f))
+			f->server = (f->server + 1) % s->o.nupstream;
+		if (f->tries < UPSTREAM_TRIES)
+			continue;
+		struct request *r = f->req;
+		forward_close(s, i--);
+		reply_error(s, r, NX_RCODE_SERVFAIL);
+		finish(s, r);
+	}
+	for (int i = 0; i < s->o.max_tcp; i++) {
+		struct conn *c = &s->conns[i];
+		if (c->fd < 0 || c->inflight || c->out)
+			continue;
+		if (c->eof || now - c->last_ms >= TCP_IDLE_MS)
+			close_conn(s, c);
+	}
+	for (struct nx_pending *p = s->waits.head, *nextp; p; p = nextp) {
+		nextp = p->next;
+		struct job *j = p->job;
+		const struct nx_zone *z = nx_config_zone_for(&s->cfg, j->name);
+		double timeout = z && z->timeout > 0 ? z->timeout : s->cfg.timeout;
+		if (now < p->started_ms + (int64_t)(timeout * 1000) + WAIT_GRACE_MS)
+			continue;
+		nx_log(NX_LOG_WARN, "%s: the engine did not answer by its deadline: the upstream's "
+		       "answer stands", j->name);
+		j->wait = NULL; /* the job comes back later, to nothing */
+		release_waiters(s, p);
+		nx_pending_remove(&s->waits, p);
+	}
+	return next - now;
+}
+
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof sun.sun_path)
+		return;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = 0;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sun,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path)));
+	close(fd);
+}
+
+/* Everything the loop holds, released (jobs still running free themselves). */
+static void shutdown_stub(struct nx_stub *s)
+{
+	struct job *j;
+	while (read(s->job_pipe[0], &j, sizeof j) == sizeof j)
+		job_done(s, j);
+	for (int i = s->nfw - 1; i >= 0; i--) {
+		struct request *r = s->fw[i]->req;
+		forward_close(s, i);
+		free(r);
+	}
+	while (s->waits.head) {
+		struct nx_pending *p = s->waits.head;
+		for (struct request *r = p->waiters, *next; r; r = next) {
+			next = r->next;
+			free(r);
+		}
+		((struct job *)p->job)->wait = NULL;
+		nx_pending_remove(&s->waits, p);
+	}
+	for (int i = 0; i < s->o.max_tcp; i++)
+		if (s->conns[i].fd >= 0)
+			close_conn(s, &s->conns[i]);
+}
+
+int nx_stub_run(struct nx_stub *s)
+{
+	struct sigaction sa = {.sa_handler = on_signal}, old_term, old_int, old_pipe;
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK)) {
+		nx_log(NX_LOG_ERROR, "stub: pipe: %s", strerror(errno));
+		stub_free(s);
+		return -1;
+	}
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGPIPE, &ign, &old_pipe);
+	notify_ready();
+	bool stop = false;
+	while (!stop) {
+		int64_t wait_ms = expire(s, nx_now_ms());
+		struct pollfd *p = s->pfd;
+		int n = 0;
+		p[n++] = (struct pollfd){sig_pipe[0], POLLIN, 0};
+		p[n++] = (struct pollfd){s->job_pipe[0], POLLIN, 0};
+		for (int i = 0; i < s->nlisten; i++)
+			p[n++] = (struct pollfd){s->listen_fd[i], POLLIN, 0};
+		int conns_at = n;
+		for (int i = 0; i < s->o.max_tcp; i++) {
+			struct conn *c = &s->conns[i];
+			short ev = 0;
+			if (c->fd >= 0 && !c->eof && c->inflight < TCP_PIPELINE_MAX && c->out_bytes < TCP_OUT_MAX)
+				ev |= POLLIN;
+			if (c->fd >= 0 && c->out)
+				ev |= POLLOUT;
+			p[n++] = (struct pollfd){ev ? c->fd : -1, ev, 0};
+		}
+		int fw_at = n;
+		for (int i = 0; i < s->nfw; i++)
+			p[n++] = (struct pollfd){s->fw[i]->fd, POLLIN, 0};
+		if (poll(p, (nfds_t)n, (int)(wait_ms > 0 ? wait_ms : 0)) < 0 && errno != EINTR) {
+			nx_log(NX_LOG_ERROR, "stub: poll: %s", strerror(errno));
+			break;
+		}
+		if (p[0].revents) {
+			stop = true;
+			continue;
+		}
+		/* Forwards first, from the end: closing one moves the last
+		 * (already seen) into its place, so every index below still
+		 * holds the socket polled there. Nothing here adds one. */
+		for (int i = s->nfw - 1; i >= 0; i--)
+			if (p[fw_at + i].revents)
+				on_forward(s, i);
+		if (p[1].revents) {
+			struct job *j;
+			while (read(s->job_pipe[0], &j, sizeof j) == sizeof j)
+				job_done(s, j);
+		}
+		for (int i = 0; i < s->nlisten; i++)
+			if (p[2 + i].revents)
+				(s->listen_kind[i] == T_UDP ? on_udp : on_accept)(s, s->listen_fd[i]);
+		for (int i = 0; i < s->o.max_tcp; i++) {
+			short re = p[conns_at + i].revents;
+			struct conn *c = &s->conns[i];
+			if (re & (POLLIN | POLLHUP | POLLERR) && c->fd >= 0)
+				on_conn_read(s, i);
+			if (re & POLLOUT && c->fd >= 0)
+				on_conn_write(s, c);
+		}
+		for (int i = 0; i < s->o.max_tcp; i++)
+			if (s->conns[i].fd >= 0 && s->conns[i].out)
+				on_conn_write(s, &s->conns[i]);
+	}
+	shutdown_stub(s);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
+	sig_pipe[0] = sig_pipe[1] = -1;
+	if (s->running) {
+		/* Threads still in the engine read s: it stays, reachable
+		 * from the_stub, until the process exits. */
+		close(s->job_pipe[0]);
+		s->job_pipe[0] = -1;
+		for (int i = 0; i < s->nlisten; i++)
+			close(s->listen_fd[i]);
+		s->nlisten = 0;
+		return 0;
+	}
+	stub_free(s);
+	return 0;
+}
