@@ -242,6 +242,9 @@ struct nx_config {
 	 * The stub names its upstreams here (resolv.conf may name the stub). */
 	struct nx_nameserver resolvers[NX_MAXRESOLVERS];
 	int nresolvers;
+	/* A server (nxretry --serve) outlives any outage: a zone whose servers
+	 * never answered is left to the upstream for fail_fast, not for good. */
+	bool server;
 };
 
 /* getenv-like: secure_getenv in the library, a table in tests. */

@@ -135,9 +135,11 @@ static uint32_t report(const struct nx_query *q, const struct nx_wait *w, struct
 		       "the way out, or the zone is private, served only inside another network (pin "
 		       "reachable nameservers in the configuration)%s", q->name, w->nhosts, w->apex,
 		       NX_SILENT_ROUNDS, waited,
-		       whole_zone ? "; its names are left to libc for the rest of this process" : "");
+		       !whole_zone ? "" : q->cfg->server ? "; its names are left to the upstream for fail_fast" :
+		       "; its names are left to libc for the rest of this process");
 		if (whole_zone)
-			nx_memo_keep(memo_key(key, q->zone->suffix, "unreachable"), out, UINT32_MAX);
+			nx_memo_keep(memo_key(key, q->zone->suffix, "unreachable"), out,
+				     q->cfg->server ? (uint32_t)q->cfg->fail_fast : UINT32_MAX);
 		return 0;
 	}
 	nx_log(NX_LOG_INFO, "%s: no usable answer from the authoritative servers after %.2f s "

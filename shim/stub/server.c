@@ -299,6 +299,7 @@ int nx_stub_open(const struct nx_config *cfg, const struct nx_stub_options *o, s
 		return -1;
 	}
 	s->cfg = *cfg;
+	s->cfg.server = true;
 	s->o = *o;
 	s->job_pipe[0] = s->job_pipe[1] = -1;
 	if (nx_stub_settle_options(&s->o, "/etc/resolv.conf") <= 0) {
