@@ -13,7 +13,7 @@ set -euo pipefail
 # shellcheck source=tests/lab/stub.sh
 . "$(dirname "$0")/stub.sh"
 
-readonly STUB=127.0.0.1 SILENT=127.0.53.72 SERVFAIL=127.0.53.73
+readonly STUB=127.0.0.1 SILENT=127.0.53.72 SERVFAIL=127.0.53.73 GONE=127.0.53.74
 readonly SILENT_STUB=127.0.0.2 SERVFAIL_STUB=127.0.0.3
 readonly TIMEOUT_S=3
 # What "at once" means for a client answered while the stub is loaded (2 shared cores).
@@ -25,11 +25,13 @@ readonly RSS_SLACK_KIB=512
 unset NXRETRY_ZONES NXRETRY_MODE NXRETRY_LOG
 export NXRETRY_TIMEOUT=$TIMEOUT_S NXRETRY_CONFIG=$NXLAB_DIR/stub-faults.conf
 # lab.test discovered; silent.test pinned to a server that never answers (Unbound answers NXDOMAIN for
-# it at once: its local zone "."). fail_fast off, so that every round waits as the first did.
+# it at once: its local zone "."), gone.test to one that falls silent and comes back. fail_fast off,
+# so that every round waits as the first did.
 cat >"$NXRETRY_CONFIG" <<EOF
 fail_fast = 0;
 query_timeout = 0.5;
-zones = ( { suffix = "lab.test"; }, { suffix = "silent.test"; nameservers = [ "$SILENT" ]; } );
+zones = ( { suffix = "lab.test"; }, { suffix = "silent.test"; nameservers = [ "$SILENT" ]; },
+          { suffix = "gone.test"; nameservers = [ "$GONE" ]; } );
 EOF
 
 FAULT_PIDS=() MAIN=''
@@ -146,6 +148,28 @@ test_broken_upstreams() {
 	expect_between "half a frame: the stub closed the connection after (ms)" 10000 12000 "${out#closed after }"
 }
 
+# A zone whose only authority is silent, then answers again: given up after two silent rounds (its
+# names go to the upstream), then bypassed again once fail_fast (0 here: at once) has passed; never
+# left to the upstream for the rest of the stub's life.
+test_silent_zone_recovers() {
+	need_main
+	local pid out
+	pid=$("$FAULTDNS" -d -l "$NXLAB_DIR/gone-silent.log" "$GONE:53" blackhole)
+	out=$(load -w 8000 "$STUB" a.gone.test A)
+	expect_eq "silent authority: the upstream's NXDOMAIN" "sent 1 answered 1 noreply 0 NXDOMAIN=1" "$(counts "$out")"
+	kill "$pid"
+	wait_for "the silent server gone" 2000 port_free "$GONE"
+	pid=$("$FAULTDNS" -d -l "$NXLAB_DIR/gone-back.log" "$GONE:53" good b.gone.test=192.0.2.88)
+	out=$(load -a -w 8000 "$STUB" b.gone.test A)
+	expect_eq "the authority back: bypassed" "sent 1 answered 1 noreply 0 NOERROR=1 addr=192.0.2.88" \
+		"$(counts "$out") addr=$(field "$out" addr)"
+	kill "$pid"
+}
+
+port_free() {
+	[ -z "$(ss -Hnlu "src $1:53")" ]
+}
+
 # Two rounds: the second leaves descriptors and memory where the first did.
 test_rounds() {
 	need_main
@@ -191,5 +215,5 @@ trap stop_file EXIT
 if [ -n "${STUB_SOAK_SECONDS:-}" ]; then
 	run_tests soak
 else
-	run_tests test_broken_upstreams test_rounds
+	run_tests test_broken_upstreams test_silent_zone_recovers test_rounds
 fi
