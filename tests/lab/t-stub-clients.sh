@@ -23,6 +23,7 @@ readonly TIMEOUT_S=6 CLIENT_LIMIT=40
 # Chromium takes 2 to 5 s more to start and to end on a loaded machine.
 readonly NEVER_MIN_MS=$(((TIMEOUT_S - 1) * 1000)) NEVER_MAX_MS=$(((TIMEOUT_S + 4) * 1000))
 readonly CHROMIUM_MAX_MS=$(((TIMEOUT_S + 8) * 1000))
+readonly LATE_MS=4000
 
 export NXRETRY_ZONES=lab.test NXRETRY_TIMEOUT=$TIMEOUT_S
 unset NXRETRY_MODE NXRETRY_CONFIG NXRETRY_LOG
@@ -299,6 +300,53 @@ exit 2")
 	fi
 }
 
+# Every client at once, each for a name the resolver has denied, created LATE_MS after they started
+# (past chromium's 3 s of patience, within glibc's 5 s try): each gets the address within 2 s of
+# LATE_MS (the adds and the engine's 1 s backoff cap; chromium 3.5 s, its start and page included);
+# chromium's through getaddrinfo, its built-in client having given up.
+test_late() {
+	need_stub
+	local d=$NXLAB_DIR/late c name pids=() want=() clients=() names=() max log=$NXLAB_DIR/chromium-late.json
+	mkdir -p "$d"
+	if [ -x "$BIN/gai-static" ]; then clients+=(static-c) want+=("rc=0 OK
+inet stream 6 $WEB 0"); fi
+	if [ -x "$BIN/fetch" ]; then clients+=(go) want+=("lookup $WEB"); fi
+	if [ -n "$NODE" ]; then clients+=(node) want+=("$WEB"); fi
+	if command -v dig >/dev/null; then clients+=(dig) want+=("NOERROR $WEB"); fi
+	if [ -n "$CHROMIUM" ] && [ -n "$PYTHON" ]; then clients+=(chromium) want+=("$PAGE"); fi
+	[ ${#clients[@]} -gt 0 ] || skip "no client is available"
+	for c in "${clients[@]}"; do
+		name=late-$c.lab.test
+		names+=("$name")
+		poison "$name"
+	done
+	for c in "${!clients[@]}"; do
+		name=${names[c]}
+		case ${clients[c]} in
+		static-c) timed "$d/static-c" gai_static "$name" & ;;
+		go) timed "$d/go" go_fetch "$name" - & ;;
+		node) timed "$d/node" node_resolve4 "$name" & ;;
+		dig) timed "$d/dig" dig_a "$name" & ;;
+		chromium) timed "$d/chromium" chromium_get "$name" "$log" & ;;
+		esac
+		pids+=("$!")
+	done
+	sleep_ms "$LATE_MS"
+	for name in "${names[@]}"; do "$DNSLAB" add "$name" A "$WEB"; done
+	wait "${pids[@]}" || true
+	for c in "${!clients[@]}"; do
+		max=$((LATE_MS + 2000))
+		if [ "${clients[c]}" = chromium ]; then max=$((LATE_MS + 3500)); fi
+		expect_eq "${clients[c]}: a name created after $LATE_MS ms" "${want[c]}" "$(cat "$d/${clients[c]}")"
+		expect_between "${clients[c]}: ms until its answer" "$LATE_MS" "$max" "$(cat "$d/${clients[c]}.ms")"
+		echo "    ${clients[c]}: the address after $(cat "$d/${clients[c]}.ms") ms (record created at ${LATE_MS} ms)"
+	done
+	if [ -n "$CHROMIUM" ] && [ -n "$PYTHON" ]; then
+		expect_eq "chromium: its built-in client timed out, then getaddrinfo got the address" \
+			"builtin A: timeout; getaddrinfo: yes" "$(netlog_dns "$log" late-chromium.lab.test)"
+	fi
+}
+
 start_file
 trap stop_file EXIT
-run_tests test_static_c test_go_static test_node_resolve4 test_dig test_chromium test_never
+run_tests test_static_c test_go_static test_node_resolve4 test_dig test_chromium test_never test_late
