@@ -237,7 +237,7 @@ deb: all
 	scripts/deb $(VERSION) $(DIST) $(STAGE)/deb
 
 lint:
-	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run tests/lab/overlay-root bench/run
+	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run tests/lab/overlay-root bench/run bench/stub-soak
 
 # make fuzz FUZZ_SECONDS=N: the libFuzzer targets tests/fuzz/fuzz_*.c and
 # the engine's objects built with clang, ASan and UBSan into build-fuzz/,
