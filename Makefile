@@ -92,7 +92,7 @@ LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
 .PHONY: all musl unit-tests check unit lab demo bench install uninstall clean deps lint dist deb
-all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent \
+all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/dnsq \
 	$(if $(filter musl,$(FLAVOR)),,$(B)/conform $(B)/hostile)
 
 $(B)/obj/%.o: shim/engine/%.c shim/nxretry.h $(COMPAT_H) | $(B)/obj
@@ -174,8 +174,10 @@ $(B)/gai: tests/lab/gai.c tests/lab/client.h | $(B)/obj
 # Lab tools: the misbehaving DNS server, the threaded getaddrinfo client, the
 # client whose lookup thread is cancelled, the gethostbyname* client, the
 # programs that fork, cancel, siglongjmp or reuse fd 2 around a lookup
-# (tests/lab/t-hostile.sh) and the conformance matrix (tests/lab/t-conform.sh).
-$(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/hostile $(B)/conform: $(B)/%: tests/lab/%.c tests/lab/client.h | $(B)/obj
+# (tests/lab/t-hostile.sh), the conformance matrix (tests/lab/t-conform.sh)
+# and the raw DNS client of the stub resolver's tests (dnsq: byte
+# comparisons, load, garbage).
+$(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/hostile $(B)/conform $(B)/dnsq: $(B)/%: tests/lab/%.c tests/lab/client.h | $(B)/obj
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
 $(B)/test_%: tests/unit/test_%.c tests/unit/util.c tests/unit/util.h $(B)/engine.a
@@ -249,7 +251,7 @@ deb: all
 	scripts/deb $(VERSION) $(DIST) $(STAGE)/deb
 
 lint:
-	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run tests/lab/overlay-root bench/run
+	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run tests/lab/overlay-root bench/run bench/stub-soak
 
 # make fuzz FUZZ_SECONDS=N: the libFuzzer targets tests/fuzz/fuzz_*.c and
 # the engine's objects built with clang, ASan and UBSan into build-fuzz/,

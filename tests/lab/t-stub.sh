@@ -171,15 +171,16 @@ test_malformed() {
 	stop_stub
 }
 
-# held: one socket sends its query, 70 more send it once, then the first sends it again (as glibc
+# held: one socket sends its query, 1,030 more send it once, then the first sends it again (as glibc
 # resends); after the record is added, prints "RCODE ANSWERS" per reply received, the first socket's first.
 held() {
 	python3 - "$1" "$2" <<'PY'
-import socket, struct, subprocess, sys, time
+import resource, socket, struct, subprocess, sys, time
 name, dnslab = sys.argv[1], sys.argv[2]
+resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
 q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
 q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0\0\1\0\1"
-socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(71)]
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(1031)]
 socks[0].sendto(q, ("127.0.0.1", 53))
 time.sleep(0.2)  # its wait runs: every copy after it joins
 for s in socks[1:]:
@@ -207,8 +208,8 @@ test_held_copies() {
 	local out
 	out=$(held held.lab.test "$DNSLAB")
 	expect_eq "a resend is answered once" "0 1" "$(head -n 1 <<<"$out")"
-	expect_eq "64 copies held, the others get the upstream's NXDOMAIN" \
-		"$(printf '     63 0 1\n      7 3 0')" "$(tail -n +2 <<<"$out" | sort | uniq -c)"
+	expect_eq "1,024 copies held, the others get the upstream's NXDOMAIN" \
+		"$(printf '   1023 0 1\n      7 3 0')" "$(tail -n +2 <<<"$out" | sort | uniq -c)"
 	expect_eq "said once" 1 "$(grep -c 'copies of held.lab.test wait already' "$STUB_LOG")"
 	stop_stub
 }
