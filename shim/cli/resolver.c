@@ -53,11 +53,13 @@
 #define RESOLV_MAX (64 * 1024)    /* a larger file is no resolv.conf */
 #define WHY_MAX 256
 
-/* Rewrite mode puts these lines before the original: a file that starts
- * with the first was left by an nxretry that was killed, and the original
- * starts after the second. */
+/* Rewrite mode puts lines before the original and after it: a file that
+ * starts with mark_begin was left by an nxretry that was killed; the
+ * original starts after mark_end and ends before mark_tail. */
 static const char mark_begin[] = "# nxretry --resolver:";
 static const char mark_end[] = "# nxretry: the original follows\n";
+static const char mark_tail[] = "# nxretry: the stub may hold a question until the name exists\n";
+#define CLIENT_TIMEOUT_MAX 30 /* glibc's cap on options timeout: */
 
 /* The signals nxretry waits for (blocked, then taken by sigwaitinfo). */
 static const int waited[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -127,20 +129,31 @@ static int write_all(int fd, const char *p, size_t len, off_t at)
 	return 0;
 }
 
-/* Drops what an nxretry killed in rewrite mode left before the original;
- * true when there was such a part. */
+/* The first line of text that starts with mark, or NULL. */
+static char *find_line(char *text, const char *mark)
+{
+	size_t n = strlen(mark);
+	for (char *line = text; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (!strncmp(line, mark, n))
+			return line;
+	return NULL;
+}
+
+/* Keeps only the original of a file an nxretry killed in rewrite mode
+ * left; true when it was such a file. */
 static bool strip_ours(struct text *t)
 {
-	if (strncmp(t->bytes, mark_begin, sizeof mark_begin - 1))
+	char *start;
+	if (strncmp(t->bytes, mark_begin, sizeof mark_begin - 1) ||
+	    !(start = find_line(t->bytes, mark_end)))
 		return false;
-	for (char *line = t->bytes; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
-		if (!strncmp(line, mark_end, sizeof mark_end - 1)) {
-			size_t skip = (size_t)(line - t->bytes) + sizeof mark_end - 1;
-			memmove(t->bytes, t->bytes + skip, t->len - skip + 1);
-			t->len -= skip;
-			return true;
-		}
-	return false;
+	start += sizeof mark_end - 1;
+	char *tail = find_line(start, mark_tail);
+	size_t len = tail ? (size_t)(tail - start) : t->len - (size_t)(start - t->bytes);
+	memmove(t->bytes, start, len);
+	t->len = len;
+	t->bytes[len] = '\0';
+	return true;
 }
 
 /* A line's keyword, as glibc reads it: at the line's start, then a blank. */
@@ -210,18 +223,26 @@ static int compose_private(const struct text *host, const char *stub, struct tex
 }
 
 /* The file rewrite mode writes: the stub first, then the original whole
- * (glibc uses the first three nameservers). */
-static int compose_rewrite(const struct text *host, const char *stub, struct text *out)
+ * (glibc uses the first three nameservers), then a timeout that keeps
+ * clients on the stub while it waits for a name (on a shorter one they ask
+ * the next server, which answers the cached denial); a dead stub's address
+ * refuses at once, so that costs nothing when nxretry was killed. The last
+ * options line wins, in glibc as in Go. */
+static int compose_rewrite(const struct text *host, const char *stub, double wait_s,
+			   struct text *out)
 {
 	size_t room = host->len + 512;
 	out->bytes = malloc(room);
 	if (!out->bytes)
 		return -1;
+	int timeout = wait_s + 1 < CLIENT_TIMEOUT_MAX ? (int)wait_s + 2 : CLIENT_TIMEOUT_MAX;
+	bool newline = host->len && host->bytes[host->len - 1] != '\n';
 	int n = snprintf(out->bytes, room,
 			 "%s the stub of pid %ld first, the original servers after it;\n"
 			 "# restored when its command ends.\n"
-			 "nameserver %s\n%s%s",
-			 mark_begin, (long)getpid(), stub, mark_end, host->bytes);
+			 "nameserver %s\n%s%s%s%soptions timeout:%d\n",
+			 mark_begin, (long)getpid(), stub, mark_end, host->bytes, newline ? "\n" : "",
+			 mark_tail, timeout < 5 ? 5 : timeout);
 	if (n < 0 || (size_t)n >= room)
 		return -1;
 	out->len = (size_t)n;
@@ -636,7 +657,7 @@ int nx_resolver_run(enum nx_resolver_way way, char **argv)
 		/* A link is followed: replacing it by a file would lose it. */
 		if (!realpath(RESOLV_CONF, path) || stat_path(path, &st))
 			snprintf(why, sizeof why, "%s: %s", RESOLV_CONF, strerror(errno));
-		else if (compose_rewrite(&host, stub_text, &mine))
+		else if (compose_rewrite(&host, stub_text, cfg.timeout, &mine))
 			snprintf(why, sizeof why, "out of memory");
 		else if (replace_file(path, &mine, &st))
 			snprintf(why, sizeof why, "cannot rewrite %s: %s", path, strerror(errno));

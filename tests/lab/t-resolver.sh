@@ -171,7 +171,9 @@ REWRITTEN="# nxretry --resolver: the stub of pid PID first, the original servers
 # restored when its command ends.
 nameserver STUB
 # nxretry: the original follows
-$(cat "$RESOLV")"
+$(cat "$RESOLV")
+# nxretry: the stub may hold a question until the name exists
+options timeout:12"
 readonly REWRITTEN
 
 anonymize() {
@@ -192,6 +194,23 @@ exit 0" "$(outcome "$NX" --resolver=rewrite --zone lab.test -- sh -c "cat /etc/r
 	expect_eq "auto, root in a container without CAP_SYS_ADMIN: rewritten" "$REWRITTEN
 exit 0" "$(outcome env container=docker setpriv --bounding-set -sys_admin "$NX" --resolver -- cat /etc/resolv.conf | anonymize)"
 	expect_clean "after auto in a container"
+}
+
+# A name created while the command waits: the stub holds the question past the client's 2 s try, so
+# the rewritten file's options must keep the client on the stub rather than on the next server, which
+# answers the cached denial.
+test_rewrite_pending() {
+	local go start ms
+	go=$(go_lookup)
+	expect_eq "pending: early lookup fails" "rc=-2 EAI_NONAME" "$(gai pending.lab.test)"
+	(sleep 3 && "$DNSLAB" add pending.lab.test A 127.0.53.107) &
+	start=$(now_ms)
+	expect_eq "static Go waits on the stub until the name exists" "127.0.53.107
+exit 0" "$(outcome "$NX" --resolver=rewrite --zone lab.test -- "$go" pending.lab.test)"
+	ms=$(($(now_ms) - start))
+	expect_between "static Go's wait (ms)" 3000 8000 "$ms"
+	wait
+	expect_clean "after the pending name"
 }
 
 # kill -9 the stub mid-job, then nxretry itself: lookups of existing names still succeed at once (the
@@ -252,4 +271,4 @@ exit 0" "$("$TOP/tests/lab/overlay-root" "$TOP" "$list" sh -c '
 }
 
 run_tests test_static_go_and_dig test_exit_status test_signals_forwarded test_unprivileged test_sudo_identity \
-	test_symlink test_rewrite test_rewrite_killed test_rewrite_rename
+	test_symlink test_rewrite test_rewrite_pending test_rewrite_killed test_rewrite_rename
