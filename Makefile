@@ -244,6 +244,11 @@ deb: pkg-stage
 	rm -rf $(STAGE)/deb && cp -a $(STAGE)/pkg $(STAGE)/deb
 	scripts/deb $(VERSION) $(DIST) $(STAGE)/deb
 
+# make rpm: dist/nxretry-VERSION-1.x86_64.rpm from the same tree (scripts/rpm).
+rpm: pkg-stage
+	rm -rf $(STAGE)/rpm && cp -a $(STAGE)/pkg $(STAGE)/rpm
+	scripts/rpm $(VERSION) $(DIST) $(STAGE)/rpm
+
 lint:
 	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run tests/lab/overlay-root bench/run
 
