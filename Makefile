@@ -274,6 +274,12 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/engine.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/engine.a $(CARES_A) \
 		$(LIBCONFIG_A) $(LDFLAGS) -lm -ldl -lpthread
 
+# The stub's targets build its sources with them.
+$(B)/fuzz/fuzz_query $(B)/fuzz/fuzz_answer: $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(STUB_SRC) shim/stub/stub.h $(B)/engine.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ishim/stub -fsanitize=fuzzer -o $@ $< $(STUB_SRC) $(B)/engine.a $(CARES_A) \
+		$(LIBCONFIG_A) $(LDFLAGS) -lm -ldl -lpthread
+
 # The seed writer (tests/fuzz/seeds.c: build-fuzz/fuzz/seeds tests/fuzz/corpus).
 $(B)/fuzz/seeds: tests/fuzz/seeds.c tests/unit/util.c tests/unit/util.h
 	@mkdir -p $(@D)
