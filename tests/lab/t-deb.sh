@@ -2,7 +2,8 @@
 # make deb as a user meets it: control fields, the tree, lintian silent at every level, then
 # `apt-get install ./FILE.deb` as root of a throwaway copy of this machine (tests/lab/overlay-root: a
 # private mount namespace, an overlay of / on a tmpfs, chroot), the stale-cache bypass through the
-# installed /usr/bin/nxretry, and `apt-get purge`, after which dpkg's status is byte for byte what it
+# installed /usr/bin/nxretry, the systemd unit (systemd-analyze verify, disabled, its ExecStart serving
+# a stale name), README's host block (tests/lab/readme.sh; a recording systemctl), and `apt-get purge`, after which dpkg's status is byte for byte what it
 # was and nothing outside the package manager's state, caches and logs was written. The host's files
 # and package database are never written. A sanitizer build is not shipped, so it skips.
 set -euo pipefail
@@ -10,6 +11,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/lab/ship.sh
 . "$(dirname "$0")/ship.sh"
+# shellcheck source=tests/lab/readme.sh
+. "$(dirname "$0")/readme.sh"
 
 # ---- make deb --------------------------------------------------------------------------------------
 
@@ -44,6 +47,12 @@ for i in $(seq 100); do dig @127.0.0.1 -p 5300 +short +tries=1 +time=1 ddeb.lab.
 echo "the unit'"'"'s stub: $(cat /tmp/dig.out)"
 kill $pid; wait $pid; echo "stopped: $?"
 rm -r /run/systemd/resolve /etc/default/nxretry /tmp/dig.out
+# README'"'"'s host block, with a systemctl that records what it is asked.
+mkdir -p /tmp/fake && printf "#!/bin/sh\necho \"systemctl \$*\"\n" >/tmp/fake/systemctl && chmod +x /tmp/fake/systemctl
+PATH=/tmp/fake:$PATH bash -e -c "$4" >/tmp/host.out 2>&1; echo "host block: $?"
+cat /tmp/host.out
+echo "link: $(readlink /etc/systemd/resolved.conf.d/nxretry.conf) $(grep -c "^DNS=127.0.0.1:5300$" /etc/systemd/resolved.conf.d/nxretry.conf)"
+rm -r /tmp/fake /tmp/host.out /etc/default/nxretry /etc/systemd/resolved.conf.d
 apt-get purge -y nxretry >>/mnt/apt.log 2>&1; echo "purge: $?"
 dpkg-query -W nxretry >/dev/null 2>&1; echo "query after purge: $?"
 cmp -s /var/lib/dpkg/status /tmp/status.before; echo "dpkg status as before: $?"
@@ -75,7 +84,8 @@ deb: lintian, every level: nothing to say" "$(grep '^deb: ' "$NXLAB_DIR/make.log
 
 	stale_name deb.lab.test A 127.0.53.97
 	"$DNSLAB" add ddeb.lab.test A 127.0.53.96
-	out=$("$TOP/tests/lab/overlay-root" "$DIST" "$list" bash -c "$DEB_SCRIPT" bash "${DEB##*/}" "$NXLAB_RESOLVER" "$TOP" 2>&1) ||
+	out=$("$TOP/tests/lab/overlay-root" "$DIST" "$list" bash -c "$DEB_SCRIPT" bash "${DEB##*/}" "$NXLAB_RESOLVER" "$TOP" \
+		"$(readme_block host)" 2>&1) ||
 		fail "overlay-root exited $?"
 	expect_eq "apt-get install ./FILE.deb, the bypass through /usr/bin/nxretry, apt-get purge" "install: 0
 install ok installed $VERSION
@@ -91,6 +101,11 @@ resolved drop-in: not active
 drop-in: DNS=127.0.0.1:5300 Domains=~. Cache=no-negative
 the unit's stub: 127.0.53.96
 stopped: 0
+host block: 0
+NXRETRY_ZONES=lab.test
+systemctl enable --now nxretry.service
+systemctl restart systemd-resolved
+link: /usr/share/nxretry/resolved.conf.d/nxretry.conf 1
 purge: 0
 query after purge: 1
 dpkg status as before: 0" "$out"
