@@ -249,8 +249,11 @@ rpm: pkg-stage
 	rm -rf $(STAGE)/rpm && cp -a $(STAGE)/pkg $(STAGE)/rpm
 	scripts/rpm $(VERSION) $(DIST) $(STAGE)/rpm
 
+# scripts/github-action.js is the action's JavaScript (node --check).
 lint:
-	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run tests/lab/overlay-root bench/run
+	shellcheck -x $(filter-out %.js,$(wildcard scripts/*)) tests/lab/*.sh tests/lab/run \
+		tests/lab/overlay-root tests/lab/unit-exec bench/run
+	node --check scripts/github-action.js
 
 # make fuzz FUZZ_SECONDS=N: the libFuzzer targets tests/fuzz/fuzz_*.c and
 # the engine's objects built with clang, ASan and UBSan into build-fuzz/,
