@@ -420,6 +420,8 @@ int main(int argc, char **argv)
 	}
 	if (stub_options && !serving)
 		die("%s is an option of --serve (see nxretry --help)", stub_options);
+	if (resolver && (serving || check))
+		die("--resolver runs a command: not with %s", serving ? "--serve" : "--check");
 
 	if (zones) {
 		set("NXRETRY_ZONES", zones);

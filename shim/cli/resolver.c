@@ -199,13 +199,16 @@ static int upstreams(const struct text *t, const struct nx_nameserver *self,
  * (search, options...). */
 static int compose_private(const struct text *host, const char *stub, struct text *out)
 {
-	out->bytes = malloc(host->len + 256);
+	enum { HEADER_MAX = 256 };
+	out->bytes = malloc(HEADER_MAX + host->len + 2); /* + a last newline, NUL */
 	if (!out->bytes)
 		return -1;
-	int n = snprintf(out->bytes, 256,
+	int n = snprintf(out->bytes, HEADER_MAX,
 			 "# nxretry --resolver (pid %ld): its stub, for the command's life\n"
 			 "nameserver %s\n",
 			 (long)getpid(), stub);
+	if (n < 0 || n >= HEADER_MAX)
+		return -1;
 	out->len = (size_t)n;
 	for (const char *line = host->bytes; line && *line;) {
 		const char *end = strchr(line, '\n');
@@ -517,8 +520,9 @@ static bool in_container(void)
 
 /* Waits for the command, forwarding the signals sent to nxretry; a
  * terminal's (si_code SI_KERNEL) reached the command's process group
- * already. Reaps every child; a stub that exits early is said once. */
-static int supervise(pid_t cmd, pid_t *stub)
+ * already. Reaps every child; a stub that exits early is said once (in a
+ * namespace it was the command's only server). */
+static int supervise(pid_t cmd, pid_t *stub, bool rewrite)
 {
 	sigset_t set;
 	waited_set(&set);
@@ -539,9 +543,11 @@ static int supervise(pid_t cmd, pid_t *stub)
 				status = st;
 				done = true;
 			} else if (p == *stub) {
-				nx_log(NX_LOG_ERROR, "the stub ended early (%s %d): lookups now fail over",
+				nx_log(NX_LOG_ERROR, "the stub ended early (%s %d): %s",
 				       WIFSIGNALED(st) ? "signal" : "exit",
-				       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+				       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+				       rewrite ? "lookups go on to the original servers"
+					       : "the command's lookups fail from now on");
 				*stub = -1;
 			}
 		}
@@ -681,7 +687,7 @@ int nx_resolver_run(enum nx_resolver_way way, char **argv)
 	if (cmd < 0)
 		nx_log(NX_LOG_ERROR, "cannot fork: %s", strerror(errno));
 	else
-		status = supervise(cmd, &stub);
+		status = supervise(cmd, &stub, rewrite);
 	if (rewrite)
 		restore(path, &mine, &host, &st);
 	stop_stub(stub);

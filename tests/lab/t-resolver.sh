@@ -85,6 +85,8 @@ test_exit_status() {
 exit 127" "$(outcome "$NX" --resolver -- no-such-command)"
 	expect_eq "a bad way" "nxretry: --resolver: 'sideways' is not auto, namespace or rewrite
 exit 2" "$(outcome "$NX" --resolver=sideways -- true)"
+	expect_eq "with --serve" "nxretry: --resolver runs a command: not with --serve
+exit 2" "$(outcome "$NX" --resolver --serve)"
 	expect_clean "after the exits"
 }
 
@@ -226,7 +228,7 @@ test_rewrite_killed() {
 	cmd=$(pgrep -P "$pid" -x sleep)
 	kill -KILL "$stub"
 	wait_for "nxretry saw the stub die" 2000 grep -q "stub ended early" "$NXLAB_DIR/killed.out"
-	expect_eq "what nxretry said" "nxretry: the stub ended early (signal 9): lookups now fail over" \
+	expect_eq "what nxretry said" "nxretry: the stub ended early (signal 9): lookups go on to the original servers" \
 		"$(cat "$NXLAB_DIR/killed.out")"
 	out=$("$GAI" -4 -s stream alive.lab.test || true)
 	ms=$(ms_of "$out")
