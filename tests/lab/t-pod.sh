@@ -70,11 +70,17 @@ EOF
 	wait_for "the cluster DNS answers" 5000 quiet dig @10.96.0.10 +short +tries=1 +time=1 www.lab.test
 }
 
+pod_netns_made() {
+	[ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+}
+
 # The pod's network namespace, held by a sleeping process; a veth to the node (this lab's namespace).
 start_pod_network() {
 	unshare --net sleep 600 &
 	echo $! >"$NXLAB_DIR/pod.pid"
 	local pod=$!
+	# unshare may not have made the namespace yet: the veth's end would land in this one.
+	wait_for "the pod's network namespace" 2000 pod_netns_made "$pod"
 	ip link add node0 type veth peer name eth0 netns "$pod"
 	ip addr add "$NODE_IP/24" dev node0
 	ip -6 addr add fd00:99::1/64 dev node0 nodad
