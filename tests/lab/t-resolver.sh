@@ -112,6 +112,17 @@ rc 3" "$(cat "$NXLAB_DIR/sig.out"; echo "rc $rc")"
 	expect_clean "after the signals"
 }
 
+# The stub killed under the command, in a namespace: said once, and the command's lookups fail (the stub
+# was its only server) rather than reach the stale cache.
+test_stub_killed_in_namespace() {
+	# shellcheck disable=SC2016 # expanded by the command's shell
+	expect_eq "said, and dig refused (sorted)" "exit 0
+nxretry: the stub ended early (signal 9): the command's lookups fail from now on
+refused" "$(outcome "$NX" --resolver -- sh -c 'kill -KILL "$(pgrep -P "$PPID" -x nxretry)"; sleep 0.5
+		dig +tries=1 +time=1 www.lab.test | grep -q "connection refused" && echo refused' | sort)"
+	expect_clean "after the stub was killed"
+}
+
 # Run as nobody: no port 53, no namespace; one line, and the command still runs with the preload.
 test_unprivileged() {
 	local out
@@ -272,5 +283,5 @@ exit 0" "$("$TOP/tests/lab/overlay-root" "$TOP" "$list" sh -c '
 		echo "exit $rc"' 2>&1)"
 }
 
-run_tests test_static_go_and_dig test_exit_status test_signals_forwarded test_unprivileged test_sudo_identity \
+run_tests test_static_go_and_dig test_exit_status test_signals_forwarded test_stub_killed_in_namespace test_unprivileged test_sudo_identity \
 	test_symlink test_rewrite test_rewrite_pending test_rewrite_killed test_rewrite_rename
