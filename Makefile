@@ -91,7 +91,7 @@ UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/%,$(filter-out tests/unit/util.c,$(w
 LIB        = $(B)/libnxretry.so
 ENGINE     = $(B)/libnxretry-engine.so
 
-.PHONY: all musl unit-tests check unit lab demo bench install uninstall clean deps lint dist deb
+.PHONY: all musl unit-tests check unit lab demo bench install uninstall clean deps lint dist deb pkg-stage rpm
 all: $(LIB) $(ENGINE) $(B)/nxretry $(PORTABLE) $(B)/gai $(B)/faultdns $(B)/threads $(B)/cancel $(B)/hostent $(B)/dnsq \
 	$(if $(filter musl,$(FLAVOR)),,$(B)/conform $(B)/hostile)
 
@@ -245,13 +245,30 @@ dist: all
 	else echo "make dist: no musl-gcc (apt-get install musl-tools): no musl tarball" >&2; fi
 	scripts/dist $(VERSION) $(DIST) $(STAGE)/gnu $$(test ! -d $(STAGE)/musl || echo $(STAGE)/musl)
 
-deb: all
-	rm -rf $(STAGE)/deb
-	@$(MAKE) --no-print-directory install BUILD=$(B) DESTDIR=$(STAGE)/deb PREFIX=/usr
+# The packages' tree (make deb, make rpm): make install under /usr, the
+# host's systemd unit and the systemd-resolved drop-in (installed disabled:
+# README, "A host"). Each package script works on a copy of it.
+pkg-stage: all
+	rm -rf $(STAGE)/pkg
+	@$(MAKE) --no-print-directory install BUILD=$(B) DESTDIR=$(STAGE)/pkg PREFIX=/usr
+	install -D -m 0644 packaging/nxretry.service $(STAGE)/pkg/usr/lib/systemd/system/nxretry.service
+	install -D -m 0644 packaging/nxretry-resolved.conf \
+		$(STAGE)/pkg/usr/share/nxretry/resolved.conf.d/nxretry.conf
+
+deb: pkg-stage
+	rm -rf $(STAGE)/deb && cp -a $(STAGE)/pkg $(STAGE)/deb
 	scripts/deb $(VERSION) $(DIST) $(STAGE)/deb
 
+# make rpm: dist/nxretry-VERSION-1.x86_64.rpm from the same tree (scripts/rpm).
+rpm: pkg-stage
+	rm -rf $(STAGE)/rpm && cp -a $(STAGE)/pkg $(STAGE)/rpm
+	scripts/rpm $(VERSION) $(DIST) $(STAGE)/rpm
+
+# scripts/github-action.js is the action's JavaScript (node --check).
 lint:
-	shellcheck -x scripts/* tests/lab/*.sh tests/lab/run tests/lab/overlay-root bench/run bench/stub-soak
+	shellcheck -x $(filter-out %.js,$(wildcard scripts/*)) tests/lab/*.sh tests/lab/run \
+		tests/lab/overlay-root tests/lab/unit-exec bench/run bench/stub-soak
+	node --check scripts/github-action.js
 
 # make fuzz FUZZ_SECONDS=N: the libFuzzer targets tests/fuzz/fuzz_*.c and
 # the engine's objects built with clang, ASan and UBSan into build-fuzz/,

@@ -11,6 +11,7 @@
  * PID, exit status and signals are the command's. */
 #include "check.h"
 #include "stub/stub.h"
+#include "resolver.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -32,6 +33,9 @@ static const char usage_text[] =
 	"\n"
 	"  nxretry [--zone SUFFIX]... [--config FILE] [--timeout SECONDS]\n"
 	"          [--mode fallback|first] [-v|--verbose] [--] COMMAND [ARG]...\n"
+	"  nxretry --resolver[=auto|namespace|rewrite] [OPTION]... [--] COMMAND [ARG]...\n"
+	"                           the same, and COMMAND resolves through a stub\n"
+	"                           resolver for its life (static programs, dig)\n"
 	"  nxretry --check NAME [--zone SUFFIX]...   diagnose one name\n"
 	"  nxretry --serve [--listen ADDR[:PORT]]... [--upstream ADDR[:PORT]]...\n"
 	"          [--allow-remote] [--max-waits N] [--max-tcp N] [--zone SUFFIX]...\n"
@@ -49,7 +53,15 @@ static const char usage_text[] =
 	"--serve answers DNS on the listen addresses (loopback only unless\n"
 	"--allow-remote), forwarding every question to the upstreams (default: the\n"
 	"nameservers of /etc/resolv.conf) and asking the zones' authorities when an\n"
-	"upstream denies a name under them. Exits 0 on SIGTERM or SIGINT.\n";
+	"upstream denies a name under them. Exits 0 on SIGTERM or SIGINT.\n"
+	"\n"
+	"--resolver needs root (through sudo the command gets the invoker's identity\n"
+	"back). namespace: a private mount namespace whose /etc/resolv.conf names the\n"
+	"stub; rewrite: /etc/resolv.conf itself names the stub first, the original\n"
+	"servers after it, and is restored when COMMAND ends (a root container\n"
+	"without CAP_SYS_ADMIN); auto (the default): namespace, or rewrite where it\n"
+	"is forbidden as root in a container. Without the privileges: one line says\n"
+	"so and COMMAND runs with the preload alone.\n";
 
 static const char lib_name[] = "libnxretry.so";
 
@@ -324,9 +336,10 @@ int main(int argc, char **argv)
 		   *mode_from = "NXRETRY_MODE", *check = NULL;
 	char *zones = NULL;
 	size_t zones_len = 0;
-	bool verbose = false, serving = false;
+	bool verbose = false, serving = false, resolver = false;
 	struct nx_stub_options stub = {0};
 	const char *stub_options = NULL;
+	enum nx_resolver_way way = NX_RESOLVER_AUTO;
 	int i = 1;
 
 	while (i < argc) {
@@ -343,6 +356,13 @@ int main(int argc, char **argv)
 		if (!strcmp(arg, "--")) {
 			i++;
 			break;
+		}
+		if (!strcmp(arg, "--resolver") || !strncmp(arg, "--resolver=", 11)) {
+			if (arg[10] && !nx_resolver_parse_way(arg + 11, &way))
+				die("--resolver: '%s' is not auto, namespace or rewrite", arg + 11);
+			resolver = true;
+			i++;
+			continue;
 		}
 		if (arg[0] != '-')
 			break;
@@ -402,6 +422,8 @@ int main(int argc, char **argv)
 	}
 	if (stub_options && !serving)
 		die("%s is an option of --serve (see nxretry --help)", stub_options);
+	if (resolver && (serving || check))
+		die("--resolver runs a command: not with %s", serving ? "--serve" : "--check");
 
 	if (zones) {
 		set("NXRETRY_ZONES", zones);
@@ -428,16 +450,21 @@ int main(int argc, char **argv)
 		die("no command given (see nxretry --help)");
 
 	char *lib = find_lib(argv[0]);
+	append("LD_PRELOAD", " ", lib);
+	append("GODEBUG", ",", "netdns=cgo");
+	free(lib);
+	fflush(stdout);
+	if (resolver) { /* -1: the preload alone, as said */
+		int rc = nx_resolver_run(way, argv + i);
+		if (rc >= 0)
+			return rc;
+	}
 	char *path = find_command(argv[i]);
 	if (path && is_static_elf(path))
 		fprintf(stderr,
 			"nxretry: warning: %s is statically linked; nxretry cannot reach its lookups\n",
 			path);
 	free(path);
-	append("LD_PRELOAD", " ", lib);
-	append("GODEBUG", ",", "netdns=cgo");
-	free(lib);
-	fflush(stdout);
 
 	execvp(argv[i], argv + i);
 	int err = errno;

@@ -159,4 +159,104 @@ path: $runner/nxretry/bin" "$out"
 		"$(cd "$runner/nxretry" && find . -type f | sed 's|^\./||' | sort)"
 }
 
-run_tests test_make_dist test_gnu_tarball test_musl_tarball test_github_action
+# node_action STATEFILE VAR=VALUE...: the action as the runner runs it (node, action.yml's main file), with
+# GITHUB_STATE=STATEFILE; the post step when the VARs include STATE_main=done. Prints "exit N" and its
+# stdout and stderr.
+node_action() {
+	local state=$1 runner rc=0
+	shift
+	runner=$(mktemp -d "$NXLAB_DIR/runner.XXXXXX")
+	: >"$runner/env"
+	env -u LD_PRELOAD -u GODEBUG RUNNER_TEMP="$runner" GITHUB_ENV="$runner/env" GITHUB_STATE="$state" "$@" \
+		node "$TOP/scripts/github-action.js" >"$runner/out" 2>&1 || rc=$?
+	echo "exit $rc"
+	cat "$runner/out"
+	echo "$runner" >"$NXLAB_DIR/last-runner"
+}
+
+# post_env STATEFILE: the STATE_* variables the runner gives the post step.
+post_env() {
+	sed 's/^/STATE_/' "$1"
+}
+
+# resolver: true without systemd-resolved (the lab): resolv.conf names the stub for the rest of the job,
+# dig (which no preload reaches) gets a stale name, and the post step puts the file back byte for byte.
+test_github_action_resolver() {
+	require_shipped
+	local state=$NXLAB_DIR/state.rewrite out
+	command -v node >/dev/null || skip "no node (the runner's own runs action.yml's main and post)"
+	[ -f "$GNU_TGZ" ] || { fail "$GNU_TGZ not made"; return 1; }
+	cp /etc/resolv.conf "$NXLAB_DIR/resolv.before"
+	# Made stale before the stub is in the way (it would hold the early lookup until the timeout).
+	stale_name ci.lab.test A 127.0.53.97
+	expect_eq "a bad resolver input" "exit 2
+::error title=nxretry::input resolver: 'yes' is not true or false" \
+		"$(node_action "$state.bad" INPUT_ZONES=lab.test INPUT_RESOLVER=yes INPUT_TARBALL="$GNU_TGZ")"
+	out=$(node_action "$state" INPUT_ZONES=lab.test INPUT_TIMEOUT=10 INPUT_RESOLVER=true INPUT_TARBALL="$GNU_TGZ")
+	expect_eq "main: preload, then the stub named first by /etc/resolv.conf" "exit 0
+nxretry: $(cat "$NXLAB_DIR/last-runner")/nxretry/lib/nxretry/libnxretry.so preloaded for the next steps, zones lab.test
+nxretry: /etc/resolv.conf names the stub first for the rest of the job" "$out"
+	expect_eq "main: the state saved for post" "main=done
+resolver=rewrite
+pid=PID" "$(sed 's/^pid=[0-9][0-9]*$/pid=PID/' "$state")"
+	expect_eq "a later step: dig gets the stale name through the stub" "127.0.53.97" "$(dig +short ci.lab.test)"
+	expect_eq "post: stopped and restored" "exit 0
+nxretry: the stub stopped; the resolver configuration is the runner's again" \
+		"$(mapfile -t st < <(post_env "$state"); node_action /dev/null "${st[@]}" INPUT_ZONES=lab.test)"
+	expect_eq "post: /etc/resolv.conf byte for byte" "" "$(cmp /etc/resolv.conf "$NXLAB_DIR/resolv.before" 2>&1)"
+	expect_eq "post: no nxretry process" "" "$(pgrep -a -x nxretry || true)"
+	expect_eq "post: dig gets the resolver's stale denial again" "NXDOMAIN" \
+		"$(dig +noall +comments ci.lab.test | sed -n 's/.*status: \([A-Z]*\),.*/\1/p')"
+}
+
+# resolver: true with systemd-resolved (hosted runners), in a throwaway copy of the machine whose
+# systemctl is a recorder: the stub forwards to resolved's upstreams, the drop-in routes resolved to it,
+# and post leaves nothing behind but what the copy's recorder wrote.
+test_github_action_resolved() {
+	require_shipped
+	local list=$NXLAB_DIR/resolved.list out
+	command -v node >/dev/null || skip "no node"
+	[ -f "$GNU_TGZ" ] || { fail "$GNU_TGZ not made"; return 1; }
+	stale_name runner.lab.test A 127.0.53.99
+	# shellcheck disable=SC2016 # run by the copy's bash
+	out=$("$TOP/tests/lab/overlay-root" "$NXLAB_DIR" "$list" bash -c '
+		set -u
+		mkdir -p /usr/local/libexec/fake /run/systemd/resolve
+		printf "%s\n" "#!/bin/sh" "echo \"\$*\" >>/usr/local/libexec/fake/systemctl.log" \
+			"[ \"\$1\" != is-active ] || [ \"\$3\" = systemd-resolved ]" >/usr/local/libexec/fake/systemctl
+		chmod +x /usr/local/libexec/fake/systemctl
+		export PATH=/usr/local/libexec/fake:$PATH
+		printf "nameserver %s\n" "$1" >/run/systemd/resolve/resolv.conf
+		: >/tmp/state
+		env -u LD_PRELOAD RUNNER_TEMP=/tmp GITHUB_ENV=/tmp/env GITHUB_STATE=/tmp/state INPUT_ZONES=lab.test \
+			INPUT_RESOLVER=true INPUT_TARBALL="/mnt/dist/${2##*/}" node "$3/scripts/github-action.js" | tail -n 1
+		echo "state: $(grep -v ^pid= /tmp/state | paste -sd" ")"
+		cat /etc/systemd/resolved.conf.d/nxretry.conf
+		echo "stub: $(dig @127.53.0.53 +short runner.lab.test)"
+		mapfile -t st < <(sed s/^/STATE_/ /tmp/state)
+		env -u LD_PRELOAD "${st[@]}" node "$3/scripts/github-action.js" | tail -n 1
+		[ -e /etc/systemd/resolved.conf.d ] || echo "drop-in directory removed"
+		pgrep -x nxretry || echo "no nxretry process"
+		cat /usr/local/libexec/fake/systemctl.log
+		rm -r /usr/local/libexec/fake /run/systemd/resolve /tmp/state /tmp/env /tmp/nxretry' \
+		bash "$NXLAB_RESOLVER" "$GNU_TGZ" "$TOP" 2>&1)
+	expect_eq "resolved: main, the drop-in, the stub; post" "nxretry: systemd-resolved asks the stub on 127.53.0.53:53 (/etc/systemd/resolved.conf.d/nxretry.conf) for the rest of the job
+state: main=done dropin_dir=made resolver=resolved
+# nxretry (GitHub action): every name through its stub until the job's post step
+[Resolve]
+DNS=127.53.0.53
+Domains=~.
+Cache=no-negative
+stub: 127.0.53.99
+nxretry: the stub stopped; the resolver configuration is the runner's again
+drop-in directory removed
+no nxretry process
+is-active --quiet systemd-resolved
+restart systemd-resolved
+restart systemd-resolved" "$out"
+	# Directories copied up to the overlay's upper layer are listed too: files only (whiteouts included).
+	expect_eq "resolved: no file left in the copy" "" "$(grep -v '^d ' "$list" || true)"
+}
+
+run_tests test_make_dist test_gnu_tarball test_musl_tarball test_github_action test_github_action_resolver \
+	test_github_action_resolved

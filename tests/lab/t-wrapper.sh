@@ -85,8 +85,15 @@ out: stale negative caches.
 out: 
 out:   nxretry [--zone SUFFIX]... [--config FILE] [--timeout SECONDS]
 out:           [--mode fallback|first] [-v|--verbose] [--] COMMAND [ARG]...
+out:   nxretry --resolver[=auto|namespace|rewrite] [OPTION]... [--] COMMAND [ARG]...
+out:                            the same, and COMMAND resolves through a stub
+out:                            resolver for its life (static programs, dig)
 out:   nxretry --check NAME [--zone SUFFIX]...   diagnose one name
-out:   nxretry -h|--help" "$(sed -n 2,8p <<<"$out")"
+out:   nxretry --serve [--listen ADDR[:PORT]]... [--upstream ADDR[:PORT]]...
+out:           [--allow-remote] [--max-waits N] [--max-tcp N] [--zone SUFFIX]...
+out:           [--config FILE] [--timeout SECONDS] [--mode fallback|first] [-v]
+out:                                             a stub resolver (default 127.0.0.1:53)
+out:   nxretry -h|--help" "$(sed -n '2,/-h|--help/p' <<<"$out")"
 	done
 }
 
