@@ -251,8 +251,8 @@ dist: all
 pkg-stage: all
 	rm -rf $(STAGE)/pkg
 	@$(MAKE) --no-print-directory install BUILD=$(B) DESTDIR=$(STAGE)/pkg PREFIX=/usr
-	install -D -m 0644 packaging/nxretry.service $(STAGE)/pkg/usr/lib/systemd/system/nxretry.service
-	install -D -m 0644 packaging/nxretry-resolved.conf \
+	install -D -m 0644 config/systemd/nxretry.service $(STAGE)/pkg/usr/lib/systemd/system/nxretry.service
+	install -D -m 0644 config/systemd/nxretry-resolved.conf \
 		$(STAGE)/pkg/usr/share/nxretry/resolved.conf.d/nxretry.conf
 
 deb: pkg-stage
@@ -266,7 +266,7 @@ rpm: pkg-stage
 
 # scripts/github-action.js is the action's JavaScript (node --check).
 lint:
-	shellcheck -x $(filter-out %.js,$(wildcard scripts/*)) tests/lab/*.sh tests/lab/run \
+	shellcheck -x $(filter-out %.js %.toml,$(wildcard scripts/*)) tests/lab/*.sh tests/lab/run \
 		tests/lab/overlay-root tests/lab/unit-exec bench/run bench/stub-soak
 	node --check scripts/github-action.js
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make rpm as a user meets it: rpmlint silent (packaging/rpmlint.toml), the dependencies rpmbuild found
+# make rpm as a user meets it: rpmlint silent (scripts/rpmlint.toml), the dependencies rpmbuild found
 # (nothing past glibc 2.17), the tree (the .deb's), then `rpm --root DIR -i --nodeps` into a scratch root,
 # the stale-cache bypass run from DIR/usr/bin/nxretry, `rpm -V` and `rpm -e`, after which DIR holds
 # nothing but rpm's database. The host's rpm database is never written. A sanitizer build is not
