@@ -7,6 +7,8 @@
 # first, so that both replies come from the resolver's cache, and then sends the two queries in the
 # first milliseconds of one wall-clock second, so that TTLs (counted down in whole seconds) agree
 # without being zeroed.
+# The reply shapes below are Unbound's (BIND adds glue and an SOA): one lab flavor.
+# lab flavor: knot-unbound
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -83,7 +83,7 @@ test_stale_names_bypassed() {
 # dig's view of a reply without its id, timing and TTLs (the resolver's cache counts them down).
 shape() {
 	dig "@$1" +tries=1 +timeout=5 "${@:2}" +noall +comments +answer +authority +additional |
-		sed -e 's/id: [0-9]*/id/' -e '/Query time/d' | awk -F'\t' -v OFS='\t' 'NF >= 5 {$(NF-3)=""} {print}'
+		sed -e 's/id: [0-9]*/id/' -e '/Query time/d' -e '/; COOKIE: /d' | awk -F'\t' -v OFS='\t' 'NF >= 5 {$(NF-3)=""} {print}'
 }
 
 test_others_relayed() {
@@ -363,17 +363,18 @@ test_command_line() {
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind("\0nxretry-t-stub")
+open(sys.argv[1] + ".bound", "w").close()
 s.settimeout(5)
 open(sys.argv[1], "w").write(s.recv(64).decode())
 PY
-	local listener=$!
-	sleep 0.2
+	local listener=$! i
+	for i in $(seq 50); do [ -e "$notified.bound" ] && break; sleep 0.1; done
 	export NOTIFY_SOCKET=@nxretry-t-stub
 	serve --listen '[::1]:53' --upstream "$NXLAB_RESOLVER"
 	unset NOTIFY_SOCKET
 	wait "$listener" || true
 	expect_eq "sd_notify" READY=1 "$(cat "$notified")"
-	rm -f "$notified"
+	rm -f "$notified" "$notified.bound"
 	expect_eq "IPv6" 192.0.2.10 "$(dig @::1 +tries=1 +short www.lab.test)"
 	"$NXRETRY" --serve --listen 127.0.0.1:53 --upstream "$NXLAB_RESOLVER" 2>"$NXLAB_DIR/second.log" || rc=$?
 	expect_eq "address taken: exit 1" 1 "$rc"
