@@ -118,6 +118,9 @@ struct nx_view {
 	const struct nx_addr *addrs; /* found: its addresses, in any order */
 	int naddrs;
 	const char *primary;         /* with the serial: its SOA's MNAME; NULL unknown */
+	/* found, for a type other than A/AAAA: its records, compared as a set
+	 * of rdata as addrs are (naddrs 0); NULL for addresses */
+	const struct nx_records *records;
 };
 /* How the views of one round settle (pure, nameserver.c). Serials order the
  * views when every one has a serial, they are not all equal and the SOAs
@@ -154,7 +157,31 @@ int nx_addr_format(const struct nx_addr *a, char *buf, size_t len);
 int nx_nameserver_parse(const char *text, struct nx_nameserver *out);
 
 /* ---- message.c ---- */
-enum { NX_T_A = 1, NX_T_NS = 2, NX_T_CNAME = 5, NX_T_SOA = 6, NX_T_AAAA = 28 };
+enum { NX_T_A = 1, NX_T_NS = 2, NX_T_CNAME = 5, NX_T_SOA = 6, NX_T_PTR = 12, NX_T_MX = 15,
+       NX_T_TXT = 16, NX_T_AAAA = 28, NX_T_SRV = 33 };
+
+/* The records of one asked type other than A/AAAA (any type, RFC 3597),
+ * owned by the chain's end: each one's TTL and rdata in wire form, names
+ * inside NS, CNAME, PTR, MX, SRV and SOA rdata decompressed, every other
+ * type's rdata copied as it came. At most NX_MAXADDRS records and
+ * NX_MAXRDATA bytes: a set over either is cut (not to be served as whole).
+ * Shared, immutable, by the nx_found copies holding it (refs). */
+#define NX_MAXRDATA 4096
+struct nx_records {
+	int refs;
+	bool cut;
+	int n;
+	struct {
+		uint32_t ttl;
+		uint16_t off, len; /* into data */
+	} rr[NX_MAXADDRS];
+	size_t used;
+	unsigned char data[NX_MAXRDATA];
+};
+/* A copy on the heap with one reference; NULL without memory. */
+struct nx_records *nx_records_copy(const struct nx_records *r);
+void nx_records_hold(struct nx_records *r);  /* NULL: nothing */
+void nx_records_drop(struct nx_records *r);  /* the last reference frees; NULL: nothing */
 
 struct nx_reply {
 	enum nx_status status;
@@ -181,6 +208,7 @@ struct nx_reply {
 	struct nx_addr glue[NX_MAXSERVERS]; /* additional-section addresses of ns[] */
 	int glue_ns[NX_MAXSERVERS];         /* index into ns[] */
 	int nglue;
+	struct nx_records rrs; /* NX_ANSWER to a type other than A/AAAA: its records */
 };
 
 /* Builds a query with one question; returns its length or -1. */
@@ -438,6 +466,9 @@ struct nx_found {
 	char aliases[NX_MAXCHAIN][NX_NAMEMAX];
 	int naliases;
 	uint32_t ttl; /* FOUND: the TTL of the records used, as the authority gave it */
+	/* FOUND by nx_lookup_type: the records (a reference, nx_records_drop
+	 * it); NULL for addresses */
+	struct nx_records *records;
 };
 
 /* One name asked of its zone's authority. */
@@ -448,6 +479,7 @@ struct nx_query {
 	const struct nx_libc *libc; /* for a CNAME target outside the zones */
 	int family, flags;
 	int qtypes[2], nq;
+	int rrtype; /* nx_lookup_type: the one type asked (records, not addresses); 0 */
 	int64_t deadline_ms;
 	int links; /* CNAME links followed before this name, all replies */
 	bool first; /* mode first: libc is there to ask when the servers cannot settle it */
@@ -458,6 +490,11 @@ struct nx_query {
  * chain), each step giving an nx_found. */
 void nx_lookup(const struct nx_config *cfg, const struct nx_libc *libc, const char *node,
 	       int family, int flags, bool first, struct nx_found *out);
+/* The same for one record type other than A/AAAA (the stub's TXT, MX,
+ * SRV...): FOUND carries out->records; NODATA when a server has the name
+ * without that type (no wait: it exists, the upstream's denial was stale). */
+void nx_lookup_type(const struct nx_config *cfg, const struct nx_libc *libc, const char *node,
+		    int rrtype, bool first, struct nx_found *out);
 
 /* round.c: waiting for the authority, round after round, until an answer
  * or the deadline. out: FOUND, NODATA, ABSENT, ALIAS or LIBC. A zone none

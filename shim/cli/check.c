@@ -287,7 +287,7 @@ again:
 			/* This address's own addresses: the host keeps its first
 			 * address's, which the others are compared with. */
 			struct nx_addr mine[NX_MAXADDRS];
-			struct nx_view v = {has_addrs(r), has_serial, serial, mine, 0, primary};
+			struct nx_view v = {has_addrs(r), has_serial, serial, mine, 0, primary, NULL};
 			for (int q = 0; q < 2; q++)
 				for (int k = 0; k < r[q].naddrs && v.naddrs < NX_MAXADDRS; k++)
 					if (r[q].status == NX_ANSWER)

@@ -60,8 +60,10 @@ static void unlink_flight(struct flight *f)
 
 static void release(struct flight *f)
 {
-	if (--f->refs == 0)
+	if (--f->refs == 0) {
+		nx_records_drop(f->found.records);
 		free(f);
+	}
 }
 
 /* With lock held: f's outcome is final; its waiters wake. */
@@ -135,6 +137,7 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 		pthread_mutex_lock(&lock);
 		if (f->done) {
 			*out = f->found;
+			nx_records_hold(out->records);
 		} else {
 			memset(out, 0, sizeof *out);
 			out->outcome = NX_OUT_LIBC;
@@ -171,6 +174,7 @@ void nx_flight_run(const char *key, int64_t deadline_ms, nx_flight_fn fn, void *
 
 	pthread_mutex_lock(&lock);
 	f->found = *out;
+	nx_records_hold(f->found.records);
 	land(f);
 	release(f);
 	held = NULL;

@@ -29,7 +29,7 @@ static const char *memo_key(char key[NX_KEYMAX], const char *owner, const char *
  * res_hnok's rule, measured on 2.36), so no authority may answer one
  * either. deadline_ms 0: the zone's timeout from now. */
 static bool query_for(const struct nx_config *cfg, const struct nx_libc *libc, const char *node,
-		      int family, int flags, bool first, int links, int64_t deadline_ms,
+		      int family, int flags, int rrtype, bool first, int links, int64_t deadline_ms,
 		      struct nx_query *q)
 {
 	memset(q, 0, sizeof *q);
@@ -38,7 +38,11 @@ static bool query_for(const struct nx_config *cfg, const struct nx_libc *libc, c
 	q->zone = nx_config_zone_for(cfg, q->name);
 	if (!q->zone)
 		return false;
-	switch (family) {
+	q->rrtype = rrtype;
+	switch (rrtype ? -1 : family) {
+	case -1:
+		q->qtypes[q->nq++] = rrtype;
+		break;
 	case AF_INET:
 		q->qtypes[q->nq++] = NX_T_A;
 		break;
@@ -117,7 +121,12 @@ static uint32_t report(const struct nx_query *q, const struct nx_wait *w, struct
 	switch (out->outcome) {
 	case NX_OUT_FOUND: {
 		char first[64] = "";
-		nx_addr_format(&out->addrs[0], first, sizeof first);
+		if (q->rrtype)
+			snprintf(first, sizeof first, "%d record%s of type %d",
+				 out->records ? out->records->n : 0,
+				 out->records && out->records->n == 1 ? "" : "s", q->rrtype);
+		else
+			nx_addr_format(&out->addrs[0], first, sizeof first);
 		nx_log(NX_LOG_INFO, "%s: stale negative answer bypassed: %s answered %s%s after %u "
 		       "attempt%s, %.2f s", q->name, w->server, first,
 		       out->naddrs > 1 ? " (and more)" : "", w->attempts, w->attempts == 1 ? "" : "s",
@@ -254,7 +263,7 @@ static void from_target(const struct nx_query *q, const struct nx_wait *w, struc
 	int nprefix = out->naliases;
 	snprintf(l->target, sizeof l->target, "%s", out->canon);
 	memcpy(l->prefix, out->aliases, sizeof l->prefix[0] * (size_t)nprefix);
-	if (query_for(q->cfg, q->libc, l->target, q->family, q->flags, q->first, w->links,
+	if (query_for(q->cfg, q->libc, l->target, q->family, q->flags, q->rrtype, q->first, w->links,
 		      q->deadline_ms, &l->t)) {
 		resolve(&l->t, out);
 		if (out->outcome == NX_OUT_NODATA)
@@ -262,7 +271,7 @@ static void from_target(const struct nx_query *q, const struct nx_wait *w, struc
 	} else {
 		out->outcome = NX_OUT_LIBC;
 	}
-	if (out->outcome == NX_OUT_LIBC)
+	if (out->outcome == NX_OUT_LIBC && !q->rrtype) /* libc has addresses only */
 		from_libc(q, l->target, out);
 	if (out->outcome == NX_OUT_FOUND) {
 		int kept = out->naliases < NX_MAXCHAIN - nprefix ? out->naliases : NX_MAXCHAIN - nprefix;
@@ -302,20 +311,41 @@ static void resolve(struct nx_query *q, struct nx_found *out)
 		return;
 	}
 	char key[NX_KEYMAX];
-	snprintf(key, sizeof key, "%s/%d/%d/%d", q->name, q->family,
-		 q->family == AF_INET6 ? q->flags & (AI_V4MAPPED | AI_ALL) : 0, q->first);
+	if (q->rrtype)
+		snprintf(key, sizeof key, "%s/type%d/%d", q->name, q->rrtype, q->first);
+	else
+		snprintf(key, sizeof key, "%s/%d/%d/%d", q->name, q->family,
+			 q->family == AF_INET6 ? q->flags & (AI_V4MAPPED | AI_ALL) : 0, q->first);
 	nx_flight_run(key, q->deadline_ms, from_authority, q, out);
 }
 
-void nx_lookup(const struct nx_config *cfg, const struct nx_libc *libc, const char *node,
-	       int family, int flags, bool first, struct nx_found *out)
+static void lookup(const struct nx_config *cfg, const struct nx_libc *libc, const char *node,
+		   int family, int flags, int rrtype, bool first, struct nx_found *out)
 {
 	struct nx_query q;
-	if (!query_for(cfg, libc, node, family, flags, first, 0, 0, &q)) {
+	if (!query_for(cfg, libc, node, family, flags, rrtype, first, 0, 0, &q)) {
 		memset(out, 0, sizeof *out);
 		out->outcome = NX_OUT_LIBC;
 		out->why = NX_WHY_SKIPPED;
 		return;
 	}
 	resolve(&q, out);
+}
+
+void nx_lookup(const struct nx_config *cfg, const struct nx_libc *libc, const char *node,
+	       int family, int flags, bool first, struct nx_found *out)
+{
+	lookup(cfg, libc, node, family, flags, 0, first, out);
+}
+
+void nx_lookup_type(const struct nx_config *cfg, const struct nx_libc *libc, const char *node,
+		    int rrtype, bool first, struct nx_found *out)
+{
+	if (rrtype == NX_T_A || rrtype == NX_T_AAAA || rrtype <= 0 || rrtype > 0xffff) {
+		memset(out, 0, sizeof *out);
+		out->outcome = NX_OUT_LIBC;
+		out->why = NX_WHY_SKIPPED;
+		return;
+	}
+	lookup(cfg, libc, node, AF_UNSPEC, 0, rrtype, first, out);
 }

@@ -38,6 +38,7 @@ static void sweep(int64_t now)
 		struct memo *m = *p;
 		if (m->until_ms <= now || kept >= MEMO_MAX) {
 			*p = m->next;
+			nx_records_drop(m->found.records);
 			free(m);
 			continue;
 		}
@@ -54,6 +55,7 @@ bool nx_memo_recall(const char *key, struct nx_found *out)
 	for (struct memo *m = memos; m && !found; m = m->next)
 		if (m->until_ms > now && !strcmp(m->key, key)) {
 			*out = m->found;
+			nx_records_hold(out->records);
 			found = true;
 		}
 	pthread_mutex_unlock(&lock);
@@ -69,6 +71,7 @@ void nx_memo_keep(const char *key, const struct nx_found *found, uint32_t keep_s
 		return; /* not kept: the next lookup asks again */
 	snprintf(m->key, sizeof m->key, "%s", key);
 	m->found = *found;
+	nx_records_hold(m->found.records);
 	int64_t now = nx_now_ms();
 	m->until_ms = now + (int64_t)keep_s * 1000;
 	pthread_mutex_lock(&lock);

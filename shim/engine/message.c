@@ -262,6 +262,107 @@ static bool read_soa(const struct cursor *c, const struct rr *rr, struct nx_repl
 	return true;
 }
 
+/* Copies the name at *pos (compressed or not) in wire form to rs->data at
+ * *w, 255 bytes at most, its stored form ending by limit. 0, -1 when it
+ * does not parse, 1 when rs has no room. */
+static int copy_name(const struct cursor *c, size_t *pos, size_t limit, struct nx_records *rs,
+		     size_t *w)
+{
+	size_t p = *pos, start = *w, end = 0;
+	int hops = 0;
+	for (;;) {
+		if (p >= c->len)
+			return -1;
+		unsigned char n = c->msg[p];
+		if ((n & 0xc0) == 0xc0) {
+			if (p + 1 >= c->len || ++hops > 64)
+				return -1;
+			if (!end)
+				end = p + 2;
+			p = ((size_t)(n & 0x3f) << 8) | c->msg[p + 1];
+			continue;
+		}
+		if (n & 0xc0 || p + 1 + n > c->len || *w + 1 + n - start > 255)
+			return -1;
+		if (*w + 1 + n > NX_MAXRDATA)
+			return 1;
+		memcpy(rs->data + *w, c->msg + p, 1 + (size_t)n);
+		*w += 1 + (size_t)n;
+		p += 1 + (size_t)n;
+		if (!n)
+			break;
+	}
+	*pos = end ? end : p;
+	return *pos <= limit ? 0 : -1;
+}
+
+/* Adds rr's rdata to rs: the fixed fields and names of the types whose
+ * rdata holds names (RFC 1035 §3.3, RFC 2782), names decompressed so the
+ * rdata stands in another message; any other type's bytes as they are
+ * (RFC 3597 §4: no compression in them). A record that does not parse,
+ * or over the bounds, leaves rs cut. */
+static void add_rdata(const struct cursor *c, const struct rr *rr, struct nx_records *rs)
+{
+	/* per type: fixed bytes before the names, names, fixed bytes after */
+	size_t before = 0, names = 0, after = 0;
+	switch (rr->type) {
+	case NX_T_NS: case NX_T_CNAME: case NX_T_PTR: names = 1; break;
+	case NX_T_MX: before = 2, names = 1; break;
+	case NX_T_SRV: before = 6, names = 1; break;
+	case NX_T_SOA: names = 2, after = 20; break;
+	default: before = rr->rdlen; break;
+	}
+	size_t p = rr->rdata, end = rr->rdata + rr->rdlen, w = rs->used;
+	if (rs->cut || rs->n == NX_MAXADDRS || before + after > rr->rdlen) {
+		rs->cut = true;
+		return;
+	}
+	if (w + before > NX_MAXRDATA) {
+		rs->cut = true;
+		return;
+	}
+	memcpy(rs->data + w, c->msg + p, before);
+	w += before, p += before;
+	for (size_t i = 0; i < names; i++)
+		if (copy_name(c, &p, end - after, rs, &w)) {
+			rs->cut = true;
+			return;
+		}
+	if (p + after != end || w + after > NX_MAXRDATA || w - rs->used > 0xffff) {
+		rs->cut = true;
+		return;
+	}
+	memcpy(rs->data + w, c->msg + p, after);
+	w += after;
+	rs->rr[rs->n].ttl = rr->ttl;
+	rs->rr[rs->n].off = (uint16_t)rs->used;
+	rs->rr[rs->n].len = (uint16_t)(w - rs->used);
+	rs->n++;
+	rs->used = w;
+}
+
+struct nx_records *nx_records_copy(const struct nx_records *r)
+{
+	struct nx_records *copy = malloc(sizeof *copy);
+	if (copy) {
+		*copy = *r;
+		copy->refs = 1;
+	}
+	return copy;
+}
+
+void nx_records_hold(struct nx_records *r)
+{
+	if (r)
+		__atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+}
+
+void nx_records_drop(struct nx_records *r)
+{
+	if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(r);
+}
+
 /* Follows the answer section from `name` through CNAMEs, collecting the
  * records of qtype owned by the final name (RFC 1034 §3.6.2). */
 static void collect_answer(const struct cursor *c, const struct parsed *ps, const char *name,
@@ -298,6 +399,8 @@ static void collect_answer(const struct cursor *c, const struct parsed *ps, cons
 					out->status = NX_MALFORMED;
 					return;
 				}
+				if (qtype != NX_T_A && qtype != NX_T_AAAA)
+					add_rdata(c, rr, &out->rrs);
 			}
 		}
 		strcpy(out->canon, cur);

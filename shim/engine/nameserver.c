@@ -226,8 +226,26 @@ bool nx_serial_newer(uint32_t a, uint32_t b)
 
 /* ---- weighing the servers' views of one name ---- */
 
+/* Two sets of records: the same rdata, in any order. */
+static bool same_records(const struct nx_records *a, const struct nx_records *b)
+{
+	if (!a || !b || a->n != b->n || a->cut != b->cut)
+		return false;
+	for (int i = 0; i < a->n; i++) {
+		bool in = false;
+		for (int j = 0; j < b->n && !in; j++)
+			in = a->rr[i].len == b->rr[j].len &&
+			     !memcmp(a->data + a->rr[i].off, b->data + b->rr[j].off, a->rr[i].len);
+		if (!in)
+			return false;
+	}
+	return true;
+}
+
 static bool same_set(const struct nx_view *a, const struct nx_view *b)
 {
+	if (a->records || b->records)
+		return same_records(a->records, b->records);
 	if (a->naddrs != b->naddrs)
 		return false;
 	for (int i = 0; i < a->naddrs; i++) {

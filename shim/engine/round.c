@@ -58,10 +58,29 @@ static void sleep_ms(int64_t ms)
 	nx_call_unpark();
 }
 
+/* The chain's end and its links as the reply r says them. */
+static void take_chain(struct nx_found *f, const struct nx_reply *r)
+{
+	snprintf(f->canon, sizeof f->canon, "%s", r->canon);
+	f->naliases = r->naliases;
+	memcpy(f->aliases, r->aliases, sizeof f->aliases[0] * (size_t)r->naliases);
+}
+
 /* Addresses from an answering server, in the order glibc's DNS backend
  * would take them for this family and these flags; 0 when none fits. */
 static int take_answer(const struct nx_query *q, const struct nx_reply *r, int nq, struct view *v)
 {
+	struct nx_found *f = &v->found;
+	if (q->rrtype) {
+		/* One type's records: the set as the server gave it. */
+		memset(f, 0, sizeof *f);
+		if (r[0].status != NX_ANSWER || (!r[0].rrs.n && !r[0].rrs.cut) ||
+		    !(f->records = nx_records_copy(&r[0].rrs)))
+			return 0;
+		take_chain(f, &r[0]);
+		v->ttl = r[0].ttl;
+		return 1; /* a cut set too: found, then relayed as upstream has it (stub) */
+	}
 	const struct nx_reply *a = NULL, *aaaa = NULL;
 	for (int i = 0; i < nq; i++) {
 		if (r[i].status != NX_ANSWER)
@@ -78,18 +97,13 @@ static int take_answer(const struct nx_query *q, const struct nx_reply *r, int n
 		order[1] = NULL;
 	if (q->family == AF_UNSPEC)
 		order[0] = a, order[1] = aaaa; /* glibc's order before RFC 6724 sorting */
-	struct nx_found *f = &v->found;
 	memset(f, 0, sizeof *f);
 	v->ttl = UINT32_MAX;
 	for (int k = 0; k < 2; k++) {
 		if (!order[k])
 			continue;
-		if (!f->canon[0]) {
-			snprintf(f->canon, sizeof f->canon, "%s", order[k]->canon);
-			f->naliases = order[k]->naliases;
-			memcpy(f->aliases, order[k]->aliases,
-			       sizeof f->aliases[0] * (size_t)order[k]->naliases);
-		}
+		if (!f->canon[0])
+			take_chain(f, order[k]);
 		for (int i = 0; i < order[k]->naddrs && f->naddrs < NX_MAXADDRS; i++)
 			f->addrs[f->naddrs++] = order[k]->addrs[i];
 		if (order[k]->ttl < v->ttl)
@@ -121,6 +135,8 @@ static bool other_family_there(const struct waiting *g, const struct nx_nameserv
 			       struct nx_reply *r)
 {
 	const struct nx_query *q = g->q;
+	if (q->rrtype)
+		return true; /* the name exists without the type: that is the answer */
 	bool a = false, aaaa = false;
 	for (int i = 0; i < nq; i++) {
 		a |= q->qtypes[i] == NX_T_A;
@@ -144,6 +160,7 @@ static void serial_of(const struct nx_reply *r, int nq, const char *apex, struct
 static void use_view(struct waiting *g, const struct nx_authority *auth, const struct view *v)
 {
 	*g->out = v->found;
+	nx_records_hold(g->out->records);
 	g->w->ttl = v->ttl;
 	nx_nameserver_format(&auth->servers[v->server], g->w->server, sizeof g->w->server);
 }
@@ -164,7 +181,7 @@ static enum round settle(struct waiting *g, const struct nx_authority *auth, int
 	for (int i = 0; i < n; i++)
 		nv[i] = (struct nx_view){v[i].kind == V_FOUND, v[i].has_serial, v[i].serial,
 					 v[i].found.addrs, v[i].kind == V_FOUND ? v[i].found.naddrs : 0,
-					 v[i].primary};
+					 v[i].primary, v[i].found.records};
 	if (nx_settle_needs_serials(nv, n)) {
 		/* Positive answers carry no SOA: ask each such server for it. */
 		static const int soa[] = {NX_T_SOA};
@@ -296,6 +313,7 @@ static enum round probe_round(struct waiting *g, const struct nx_authority *auth
 				nx_log(NX_LOG_DEBUG, "%s: %s answered %s", q->name, name, nx_status_name(st));
 		}
 		struct view *v = &g->views[nviews];
+		nx_records_drop(v->found.records); /* an earlier round's */
 		memset(v, 0, sizeof *v);
 		v->server = chosen[c];
 		if (found) {
@@ -460,6 +478,8 @@ void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *o
 	if (!room)
 		out->why = NX_WHY_SKIPPED;
 	nx_call_free(g.replies);
+	for (int i = 0; g.views && i < NX_MAXSERVERS; i++)
+		nx_records_drop(g.views[i].found.records);
 	nx_call_free(g.views);
 	nx_call_free(g.weighed);
 	static const enum nx_outcome outcome[] = {

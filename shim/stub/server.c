@@ -118,6 +118,7 @@ struct job {
 	struct nx_pending *wait; /* the loop's: NULL once the wait was answered without it */
 	char name[NX_NAMEMAX];
 	int family;
+	int rrtype; /* a type other than A/AAAA: nx_lookup_type's; else 0 */
 	struct nx_found found;
 	/* JOB_TCP */
 	struct request *req;
@@ -602,8 +603,12 @@ static void *job_main(void *arg)
 	struct job *j = arg;
 	struct nx_stub *s = j->s;
 	if (j->kind == JOB_BYPASS) {
-		nx_lookup(&s->cfg, &upstream_libc, j->name, j->family, 0,
-			  s->cfg.mode == NX_MODE_FIRST, &j->found);
+		if (j->rrtype)
+			nx_lookup_type(&s->cfg, &upstream_libc, j->name, j->rrtype,
+				       s->cfg.mode == NX_MODE_FIRST, &j->found);
+		else
+			nx_lookup(&s->cfg, &upstream_libc, j->name, j->family, 0,
+				  s->cfg.mode == NX_MODE_FIRST, &j->found);
 	} else {
 		for (int u = 0; u < s->o.nupstream && !j->reply; u++)
 			j->reply = tcp_exchange(&s->o.upstream[u], j->req, &j->reply_len);
@@ -613,6 +618,7 @@ static void *job_main(void *arg)
 		if (j->kind == JOB_TCP)
 			free(j->req);
 		free(j->reply);
+		nx_records_drop(j->found.records);
 		free(j);
 	}
 	return NULL;
@@ -640,12 +646,21 @@ static bool start_job(struct nx_stub *s, struct job *j)
 	return true;
 }
 
-/* A question the engine may answer: A or AAAA of a host name under a zone. */
+/* A question the engine may answer: any data type of a host name under a
+ * zone. Not type 0, OPT, nor the meta and query types 128-255 (RFC 6895
+ * §3.1: TKEY, TSIG, IXFR, AXFR, MAILB, MAILA, ANY): relayed as the
+ * upstream answers them. */
 static bool bypassable(const struct nx_stub *s, const struct request *r)
 {
 	const struct nx_question *q = &r->q;
-	return !r->no_bypass && q->qclass == NX_C_IN && (q->qtype == NX_T_A || q->qtype == NX_T_AAAA) &&
-	       q->name[0] && nx_name_host(q->name) && nx_config_zone_for(&s->cfg, q->name);
+	bool data_type = q->qtype && q->qtype != NX_T_OPT && (q->qtype < 128 || q->qtype > 255);
+	return !r->no_bypass && q->qclass == NX_C_IN && data_type && q->name[0] &&
+	       nx_name_host(q->name) && nx_config_zone_for(&s->cfg, q->name);
+}
+
+static bool address_type(const struct nx_question *q)
+{
+	return q->qtype == NX_T_A || q->qtype == NX_T_AAAA;
 }
 
 /* The waiters of p go to the upstream, whose answer now stands. */
@@ -674,6 +689,7 @@ static void join_wait(struct nx_stub *s, struct request *r, unsigned char *reply
 			j->s = s;
 			j->wait = p;
 			j->family = r->q.qtype == NX_T_A ? AF_INET : AF_INET6;
+			j->rrtype = address_type(&r->q) ? 0 : r->q.qtype;
 			snprintf(j->name, sizeof j->name, "%s", r->q.name);
 		}
 		if (!j || !start_job(s, j)) {
@@ -759,6 +775,7 @@ static void job_done(struct nx_stub *s, struct job *j)
 		}
 		nx_pending_remove(&s->waits, p);
 	}
+	nx_records_drop(j->found.records);
 	free(j);
 }
 
@@ -784,7 +801,10 @@ static void relay(struct nx_stub *s, struct request *r, unsigned char *reply, si
 	if (bypassable(s, r) && s->cfg.mode == NX_MODE_FALLBACK) {
 		bool has_type;
 		int rcode = nx_stub_reply_rcode(reply, len, r->q.qtype, &has_type);
-		if (rcode == NX_RCODE_NXDOMAIN || (rcode == NX_RCODE_NOERROR && !has_type)) {
+		/* NODATA is a stale answer to bypass for addresses only (see
+		 * docs/design.md, "Other types"). */
+		if (rcode == NX_RCODE_NXDOMAIN ||
+		    (rcode == NX_RCODE_NOERROR && !has_type && address_type(&r->q))) {
 			join_wait(s, r, reply, len);
 			return;
 		}

@@ -18,7 +18,9 @@
 #define NX_STUB_MAX_WAITS 1024 /* --max-waits default */
 #define NX_STUB_MAX_TCP 128    /* --max-tcp default */
 #define NX_STUB_QUERY_MAX 4096 /* a longer query is dropped (UDP) or ends its connection (TCP) */
-#define NX_STUB_ANSWER_MAX 4096 /* holds any built answer: 8 CNAMEs and 48 addresses ~ 3.9 KB */
+/* Holds any built answer: question 259, 8 CNAMEs of 267, 48 records of 12 plus
+ * NX_MAXRDATA (4096) bytes of rdata, OPT 11: ~7.1 KB. */
+#define NX_STUB_ANSWER_MAX 8192
 #define NX_STUB_UDP_MIN 512    /* RFC 1035 §4.2.1: a client without EDNS */
 #define NX_STUB_EDNS_SIZE 1232 /* the payload size the stub advertises (DNS flag day 2020) */
 
@@ -77,10 +79,11 @@ enum nx_query_verdict nx_stub_parse_query(const unsigned char *msg, size_t len,
 size_t nx_stub_error(const unsigned char *msg, size_t len, int rcode, unsigned char *out,
 		     size_t outlen);
 /* The answer to q from the engine's f (FOUND, NODATA or ALIAS_NODATA):
- * the CNAME chain and the records of q's type, RA=1, AA=0, an OPT when q
- * had one; over max bytes (UDP: q->udp_size, TCP: 65535), the answer
- * section is left out and TC=1. Its length, or 0 when f is not an
- * answer or out is too small. */
+ * the CNAME chain and the records of q's type (addresses, or f->records
+ * with each one's TTL for any other type), RA=1, AA=0, an OPT when q had
+ * one; over max bytes (UDP: q->udp_size, TCP: 65535), the answer section
+ * is left out and TC=1. Its length, or 0 when f is not an answer (a cut
+ * record set is none), or out is too small. */
 size_t nx_stub_answer(const struct nx_question *q, const struct nx_found *f, size_t max,
 		      unsigned char *out, size_t outlen);
 /* The reply from an upstream to the query that carried id and q's

@@ -202,6 +202,17 @@ static int put_answers(const struct nx_question *q, const struct nx_found *f, un
 	}
 	if (f->outcome != NX_OUT_FOUND)
 		return n;
+	const struct nx_records *rs = f->records;
+	for (int i = 0; rs && i < rs->n; i++, n++) {
+		if (!put_head(out, outlen, len, owner, q->qtype, rs->rr[i].ttl) ||
+		    *len + 2 + rs->rr[i].len > outlen)
+			return -1;
+		put16(out + *len, rs->rr[i].len);
+		memcpy(out + *len + 2, rs->data + rs->rr[i].off, rs->rr[i].len);
+		*len += 2 + rs->rr[i].len;
+	}
+	if (q->qtype != NX_T_A && q->qtype != NX_T_AAAA)
+		return n;
 	int family = q->qtype == NX_T_A ? AF_INET : AF_INET6;
 	size_t size = family == AF_INET ? 4 : 16;
 	for (int i = 0; i < f->naddrs; i++) {
@@ -223,7 +234,11 @@ size_t nx_stub_answer(const struct nx_question *q, const struct nx_found *f, siz
 	if (f->outcome != NX_OUT_FOUND && f->outcome != NX_OUT_NODATA &&
 	    f->outcome != NX_OUT_ALIAS_NODATA)
 		return 0;
-	if (q->qtype != NX_T_A && q->qtype != NX_T_AAAA)
+	bool addresses = q->qtype == NX_T_A || q->qtype == NX_T_AAAA;
+	/* FOUND for another type carries that type's whole set, or is none. */
+	if (f->outcome == NX_OUT_FOUND && !addresses && (!f->records || f->records->cut))
+		return 0;
+	if (addresses && f->records)
 		return 0;
 	size_t opt = q->edns ? 11 : 0, len = 12 + q->qname_len + 4;
 	if (len + opt > outlen || len + opt > max)

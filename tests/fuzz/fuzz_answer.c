@@ -5,7 +5,9 @@
  *
  * Input:
  *   byte 0    bit 0 AAAA (else A), bit 1 EDNS, bit 2 DO, bit 3 over TCP,
- *             bits 4-5 outcome: FOUND, NODATA, ALIAS_NODATA, ABSENT
+ *             bits 4-5 outcome: FOUND, NODATA, ALIAS_NODATA, ABSENT,
+ *             bit 6 TXT instead: the address chunks are its records' rdata
+ *             (nx_lookup_type's records), each with its own TTL
  *   2 bytes   the client's EDNS size
  *   1 byte    CNAME links (mod 9); 1 byte addresses (mod 49)
  *   4 bytes   TTL
@@ -55,7 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_log_setup();
 	struct fuzz_in in = {data, size};
 	uint8_t ctl = fuzz_byte(&in);
-	int qtype = ctl & 1 ? NX_T_AAAA : NX_T_A;
+	int qtype = ctl & 0x40 ? NX_T_TXT : ctl & 1 ? NX_T_AAAA : NX_T_A;
+	static struct nx_records rs;
+	memset(&rs, 0, offsetof(struct nx_records, data));
 	uint16_t edns_size = fuzz_u16(&in);
 	struct nx_found f;
 	memset(&f, 0, sizeof f);
@@ -82,6 +86,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		want_records += f.outcome == NX_OUT_FOUND && f.addrs[i].family == (qtype == NX_T_A ? AF_INET : AF_INET6);
 	}
 	f.naddrs = naddrs;
+	if (qtype == NX_T_TXT) {
+		for (int i = 0; i < naddrs; i++) {
+			rs.rr[i].ttl = f.ttl ^ (uint32_t)i;
+			rs.rr[i].off = (uint16_t)rs.used;
+			rs.rr[i].len = 16;
+			memcpy(rs.data + rs.used, f.addrs[i].bytes, 16);
+			rs.used += 16;
+		}
+		rs.n = naddrs;
+		f.naddrs = 0;
+		f.records = &rs;
+		want_records = f.naliases + (f.outcome == NX_OUT_FOUND ? naddrs : 0);
+	}
 	struct nx_question q;
 	if (!qlen || nx_stub_parse_query(query, qlen, &q) != NX_QUERY_OK)
 		return 0;

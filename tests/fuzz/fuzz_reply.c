@@ -48,6 +48,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(r[0].status == NX_MALFORMED);
 	else
 		fuzz_check_reply(&r[0], want, qtype, want_aa);
+	/* The records kept for other types: within their bounds, back to
+	 * back; none for addresses. */
+	const struct nx_records *rs = &r[0].rrs;
+	FUZZ_CHECK(rs->n >= 0 && rs->n <= NX_MAXADDRS && rs->used <= NX_MAXRDATA);
+	size_t at = 0;
+	for (int i = 0; i < rs->n; i++) {
+		FUZZ_CHECK(rs->rr[i].off == at);
+		at += rs->rr[i].len;
+	}
+	FUZZ_CHECK(at == rs->used);
+	if (qtype == NX_T_A || qtype == NX_T_AAAA)
+		FUZZ_CHECK(rs->n == 0 && !rs->cut);
 	if (ctl & 0x80) {
 		nx_message_classify(msg, len, id, name, qtype, want_aa, &r[1]);
 		FUZZ_CHECK(!memcmp(&r[0], &r[1], sizeof r[0]));

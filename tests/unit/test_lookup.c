@@ -20,8 +20,9 @@ static struct nx_config cfg;
 static const struct nx_libc no_libc = {NULL, NULL, NULL};
 
 /* ---- a scripted authoritative server for srv.test (UDP) ----
- * a*.srv.test: A 192.0.2.5; txt*.srv.test: there, without any address;
- * alias.srv.test: CNAME to txt2.srv.test; anything else: NXDOMAIN. */
+ * a*.srv.test: A 192.0.2.5; txt*.srv.test: there, without any address,
+ * with TXT "ok" (TTL 77); alias.srv.test: CNAME to txt2.srv.test; anything
+ * else: NXDOMAIN. */
 #define SRV_ADDR4 "192.0.2.5"
 
 static struct {
@@ -41,7 +42,11 @@ static void srv_reply(const struct pkt_query *q, struct pkt *r)
 		pkt_a(r, PKT_AN, PKT_QNAME, 60, SRV_ADDR4);
 		return;
 	}
-	if (alias && (q->qtype == NX_T_A || q->qtype == NX_T_AAAA)) {
+	if (bare && q->qtype == NX_T_TXT) {
+		pkt_rr(r, PKT_AN, PKT_QNAME, NX_T_TXT, 1, 77, "\2ok", 3);
+		return;
+	}
+	if (alias && (q->qtype == NX_T_A || q->qtype == NX_T_AAAA || q->qtype == NX_T_TXT)) {
 		pkt_cname(r, PKT_AN, PKT_QNAME, 60, "txt2.srv.test");
 		return;
 	}
@@ -233,13 +238,67 @@ static void test_bare(void **state)
 	}
 }
 
+/* One record type other than A/AAAA (nx_lookup_type, the stub's): the
+ * records with their TTL and rdata, through a CNAME the server does not
+ * resolve; NODATA at once for a name there without the type; A and AAAA
+ * are nx_lookup's. */
+static void expect_ok_txt(const struct nx_found *out)
+{
+	assert_int_equal(out->outcome, NX_OUT_FOUND);
+	assert_non_null(out->records);
+	assert_int_equal(out->records->n, 1);
+	assert_false(out->records->cut);
+	assert_int_equal(out->records->rr[0].ttl, 77);
+	assert_int_equal(out->records->rr[0].len, 3);
+	assert_memory_equal(out->records->data + out->records->rr[0].off, "\2ok", 3);
+	assert_int_equal(out->naddrs, 0);
+}
+
+static void test_lookup_type(void **state)
+{
+	(void)state;
+	struct nx_found out, again;
+	nx_lookup_type(&cfg, &no_libc, "txt7.srv.test", NX_T_TXT, false, &out);
+	expect_ok_txt(&out);
+	assert_string_equal(out.canon, "txt7.srv.test");
+	assert_int_equal(out.naliases, 0);
+	/* Kept for its TTL: the next lookup gets the same set from the memo. */
+	int64_t start = nx_now_ms();
+	nx_lookup_type(&cfg, &no_libc, "txt7.srv.test", NX_T_TXT, false, &again);
+	assert_in_range(nx_now_ms() - start, 0, 50);
+	assert_ptr_equal(again.records, out.records);
+	nx_records_drop(again.records);
+	nx_records_drop(out.records);
+
+	nx_lookup_type(&cfg, &no_libc, "alias.srv.test", NX_T_TXT, false, &out);
+	expect_ok_txt(&out);
+	assert_int_equal(out.naliases, 1);
+	assert_string_equal(out.aliases[0], "txt2.srv.test");
+	nx_records_drop(out.records);
+
+	start = nx_now_ms();
+	nx_lookup_type(&cfg, &no_libc, "a9.srv.test", NX_T_MX, false, &out);
+	assert_int_equal(out.outcome, NX_OUT_NODATA);
+	assert_null(out.records);
+	assert_in_range(nx_now_ms() - start, 0, 300); /* no wait: the name is there */
+
+	nx_lookup_type(&cfg, &no_libc, "nope.srv.test", NX_T_TXT, false, &out);
+	assert_int_equal(out.outcome, NX_OUT_ABSENT);
+	assert_null(out.records);
+
+	nx_lookup_type(&cfg, &no_libc, "txt7.srv.test", NX_T_A, false, &out);
+	assert_int_equal(out.outcome, NX_OUT_LIBC);
+	assert_int_equal(out.why, NX_WHY_SKIPPED);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(name_cases) + ARRAY_SIZE(bare_cases) + 1];
+	struct CMUnitTest tests[ARRAY_SIZE(name_cases) + ARRAY_SIZE(bare_cases) + 2];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_name, name_cases);
 	UTIL_ADD_ROWS(tests, n, test_bare, bare_cases);
 	UTIL_ADD_TEST(tests, n, test_fd_limit_then_recovery);
+	UTIL_ADD_TEST(tests, n, test_lookup_type);
 	for (size_t i = 0; i < n; i++) {
 		tests[i].setup_func = setup;
 		tests[i].teardown_func = teardown;

@@ -1019,10 +1019,170 @@ static void test_classify_soa_mname(void **state)
 	assert_string_equal(r.soa_mname, "");
 }
 
+/* ---- the records of a type other than A/AAAA (nx_reply.rrs) ---- */
+
+/* An RR whose rdata is `fixed` bytes then a name written as labels `prefix`
+ * (wire form) followed by a pointer to the question's name. */
+static void rr_named(struct pkt *p, const char *owner, int type, uint32_t ttl, const char *fixed,
+		     size_t nfixed, const char *prefix)
+{
+	pkt_rr_head(p, PKT_AN, owner, type, ttl);
+	pkt_u16(p, (unsigned)(nfixed + strlen(prefix) + 2));
+	pkt_bytes(p, fixed, nfixed);
+	pkt_bytes(p, prefix, strlen(prefix));
+	pkt_pointer(p, 12);
+	pkt_count_add(p, PKT_AN, 1);
+}
+
+static void rec_txt(struct pkt *p)
+{
+	pkt_reply(p, ID, PKT_AA, 0, WWW, NX_T_TXT);
+	pkt_rr(p, PKT_AN, PKT_QNAME, NX_T_TXT, 1, 300, "\5hello\2hi", 9);
+	pkt_rr(p, PKT_AN, PKT_QNAME, NX_T_TXT, 1, 60, "\0", 1);
+}
+
+static void rec_mx(struct pkt *p)
+{
+	pkt_reply(p, ID, PKT_AA, 0, WWW, NX_T_MX);
+	rr_named(p, PKT_QNAME, NX_T_MX, 3600, "\0\12", 2, "\4mail");
+}
+
+static void rec_srv_chain(struct pkt *p)
+{
+	pkt_reply(p, ID, PKT_AA, 0, WWW, NX_T_SRV);
+	pkt_cname(p, PKT_AN, PKT_QNAME, 120, "srv.example.com");
+	rr_named(p, "srv.example.com", NX_T_SRV, 90, "\0\1\0\2\1\273", 6, "");
+}
+
+static void rec_caa(struct pkt *p)
+{
+	pkt_reply(p, ID, PKT_AA, 0, WWW, 257);
+	pkt_rr(p, PKT_AN, PKT_QNAME, 257, 1, 30, "\0\5issueletsencrypt.org", 22);
+}
+
+static void rec_opaque(struct pkt *p)
+{
+	/* A pointer-like pair in an unknown type's rdata is data (RFC 3597 §4). */
+	pkt_reply(p, ID, PKT_AA, 0, WWW, 65280);
+	pkt_rr(p, PKT_AN, PKT_QNAME, 65280, 1, 7, "\300\14\0\1", 4);
+}
+
+static void rec_soa_full(struct pkt *p)
+{
+	pkt_reply(p, ID, PKT_AA, 0, WWW, NX_T_SOA);
+	pkt_rr_head(p, PKT_AN, PKT_QNAME, NX_T_SOA, 5);
+	pkt_u16(p, 5 + 2 + 20);
+	pkt_bytes(p, "\2ns\300\14", 5);
+	pkt_pointer(p, 12);
+	pkt_bytes(p, "\0\0\0\7\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4", 20);
+	pkt_count_add(p, PKT_AN, 1);
+}
+
+static void rec_name_past_rdata(struct pkt *p)
+{
+	/* MX whose RDLENGTH ends inside its name: the set is cut. */
+	pkt_reply(p, ID, PKT_AA, 0, WWW, NX_T_MX);
+	pkt_rr_head(p, PKT_AN, PKT_QNAME, NX_T_MX, 60);
+	pkt_u16(p, 5);
+	pkt_bytes(p, "\0\1\4ma", 5);
+	pkt_count_add(p, PKT_AN, 1);
+	pkt_rr(p, PKT_AN, PKT_QNAME, NX_T_TXT, 1, 1, "\0", 1);
+}
+
+static void rec_over_budget(struct pkt *p)
+{
+	static char big[2001];
+	memset(big, 'x', sizeof big);
+	big[0] = (char)200;
+	pkt_reply(p, ID, PKT_AA, 0, WWW, NX_T_TXT);
+	for (int i = 0; i < 3; i++) {
+		big[1] = (char)('a' + i); /* three distinct records, 6003 bytes */
+		pkt_rr(p, PKT_AN, PKT_QNAME, NX_T_TXT, 1, 60, big, sizeof big);
+	}
+}
+
+struct want_rr {
+	uint32_t ttl;
+	size_t len;
+	const char *bytes;
+};
+
+struct records_case {
+	const char *name;
+	void (*build)(struct pkt *p);
+	int qtype;
+	enum nx_status status;
+	const char *canon;
+	bool cut;
+	int n;
+	struct want_rr want[2];
+};
+
+#define WWW_WIRE "\3www\7example\3com\0"
+static const struct records_case records_cases[] = {
+	{"records: two TXT, each with its TTL", rec_txt, NX_T_TXT, NX_ANSWER, WWW, false, 2,
+	 {{300, 9, "\5hello\2hi"}, {60, 1, "\0"}}},
+	{"records: MX target decompressed", rec_mx, NX_T_MX, NX_ANSWER, WWW, false, 1,
+	 {{3600, 2 + 5 + 17, "\0\12\4mail" WWW_WIRE}}},
+	{"records: SRV at the end of a CNAME", rec_srv_chain, NX_T_SRV, NX_ANSWER,
+	 "srv.example.com", false, 1, {{90, 6 + 17, "\0\1\0\2\1\273" WWW_WIRE}}},
+	{"records: CAA copied as it came", rec_caa, 257, NX_ANSWER, WWW, false, 1,
+	 {{30, 22, "\0\5issueletsencrypt.org"}}},
+	{"records: unknown type opaque, pointer-like bytes kept", rec_opaque, 65280, NX_ANSWER, WWW,
+	 false, 1, {{7, 4, "\300\14\0\1"}}},
+	{"records: SOA names decompressed, 20 fixed bytes kept", rec_soa_full, NX_T_SOA, NX_ANSWER,
+	 WWW, false, 1,
+	 {{5, 3 + 17 + 17 + 20,
+	   "\2ns" WWW_WIRE WWW_WIRE "\0\0\0\7\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4"}}},
+	{"records: a name past RDLENGTH cuts the set", rec_name_past_rdata, NX_T_MX, NX_ANSWER, WWW,
+	 true, 0, {{0, 0, ""}}},
+	{"records: over NX_MAXRDATA bytes cuts the set", rec_over_budget, NX_T_TXT, NX_ANSWER, WWW,
+	 true, 2, {{60, 2001, NULL}, {60, 2001, NULL}}},
+};
+
+static void test_records(void **state)
+{
+	const struct records_case *t = *state;
+	struct pkt *p = calloc(1, sizeof *p);
+	struct nx_reply *r = calloc(1, sizeof *r);
+	assert_non_null(p);
+	assert_non_null(r);
+	t->build(p);
+	nx_message_classify(p->buf, p->len, ID, WWW, t->qtype, true, r);
+	assert_int_equal(r->status, t->status);
+	assert_string_equal(r->canon, t->canon);
+	assert_int_equal(r->rrs.cut, t->cut);
+	assert_int_equal(r->rrs.n, t->n);
+	size_t used = 0;
+	for (int i = 0; i < t->n; i++) {
+		assert_int_equal(r->rrs.rr[i].ttl, t->want[i].ttl);
+		assert_int_equal(r->rrs.rr[i].len, t->want[i].len);
+		assert_int_equal(r->rrs.rr[i].off, used);
+		if (t->want[i].bytes)
+			assert_memory_equal(r->rrs.data + r->rrs.rr[i].off, t->want[i].bytes,
+					    t->want[i].len);
+		used += t->want[i].len;
+	}
+	assert_int_equal(r->rrs.used, used);
+	/* A and AAAA keep addresses only. */
+	if (t->qtype == NX_T_TXT) {
+		struct pkt *a = calloc(1, sizeof *a);
+		assert_non_null(a);
+		pkt_reply(a, ID, PKT_AA, 0, WWW, NX_T_A);
+		pkt_a(a, PKT_AN, PKT_QNAME, 60, "192.0.2.1");
+		nx_message_classify(a->buf, a->len, ID, WWW, NX_T_A, true, r);
+		assert_int_equal(r->naddrs, 1);
+		assert_int_equal(r->rrs.n, 0);
+		free(a);
+	}
+	free(p);
+	free(r);
+}
+
 int main(void)
 {
 	static struct CMUnitTest tests[ARRAY_SIZE(query_cases) + ARRAY_SIZE(classify_cases) +
-				       ARRAY_SIZE(name_cases) + 8];
+				       ARRAY_SIZE(name_cases) + ARRAY_SIZE(records_cases) + 8];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_query, query_cases);
 	UTIL_ADD_TEST(tests, n, test_query_labels);
@@ -1035,5 +1195,6 @@ int main(void)
 	UTIL_ADD_TEST(tests, n, test_classify_null_and_bad_name);
 	UTIL_ADD_TEST(tests, n, test_classify_every_prefix);
 	UTIL_ADD_TEST(tests, n, test_classify_soa_mname);
+	UTIL_ADD_ROWS(tests, n, test_records, records_cases);
 	return UTIL_RUN("message", tests, n);
 }

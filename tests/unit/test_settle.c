@@ -112,13 +112,24 @@ static const struct settle_case settle_cases[] = {
 	{"settle: two primaries: the same, whatever the other says", "A1@7/p NX@7/p NX@6/p NX@100/q",
 	 NX_SETTLE_NEWEST_SPLIT, -1, 0, 0, -1, false},
 	{"settle: two primaries: equal serials do not split", "A1@1/p NX@1/p NX@100/q",
-	 NX_SETTLE_UNORDERED, 0, -1, -1, -1, false},
+	 NX_SETTLE_UNORDERED, 0, -1, -1, -1, false},	/* Records of another type (T: one TXT record per letter) weigh as addresses do. */
+	{"settle: records, same set in another order", "Tab Tba", NX_SETTLE_AGREE, 0, -1, -1, -1,
+	 false},
+	{"settle: records, a subset is not the same", "Tab Ta", NX_SETTLE_SPLIT, -1, -1, 0, 1, true},
+	{"settle: records at the newest serial", "NX@5 Ta@6 NX@5", NX_SETTLE_NEWEST, 1, 1, -1, -1,
+	 false},
+	{"settle: records, the newest serial differ", "Ta@7 Tb@7 NX@6", NX_SETTLE_NEWEST_SPLIT, -1,
+	 0, 0, 1, false},
+	{"settle: records, equal serials, positives agree", "NX@1 Tc@1 Tc@1", NX_SETTLE_UNORDERED,
+	 1, -1, -1, -1, false},
+	{"settle: records never equal addresses", "A1 Ta", NX_SETTLE_SPLIT, -1, -1, 0, 1, true},
 };
 
 struct parsed {
 	struct nx_view v[NX_MAXSERVERS];
 	struct nx_addr addrs[NX_MAXSERVERS][4];
 	char primaries[NX_MAXSERVERS][8];
+	struct nx_records records[NX_MAXSERVERS];
 	int n;
 };
 
@@ -151,6 +162,16 @@ static void parse_views(const char *text, struct parsed *p)
 				unsigned char ip[4] = {192, 0, 2, (unsigned char)(*d - '0')};
 				memcpy(a->bytes, ip, 4);
 			}
+		} else if (tok[0] == 'T') {
+			struct nx_records *r = &p->records[p->n];
+			v->found = true;
+			v->records = r;
+			for (const char *c = tok + 1; *c; c++) { /* TXT rdata: one string, the letter */
+				r->rr[r->n].off = (uint16_t)r->used;
+				r->rr[r->n++].len = 2;
+				r->data[r->used++] = 1;
+				r->data[r->used++] = (unsigned char)*c;
+			}
 		} else {
 			assert_string_equal(tok, "NX");
 		}
@@ -161,7 +182,7 @@ static void parse_views(const char *text, struct parsed *p)
 static void test_settle(void **state)
 {
 	const struct settle_case *t = *state;
-	struct parsed p;
+	static struct parsed p; /* 16 record sets: not on the stack */
 	parse_views(t->views, &p);
 	assert_int_equal(nx_settle_needs_serials(p.v, p.n), t->needs_serials);
 	struct nx_settled s;

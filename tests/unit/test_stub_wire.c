@@ -298,8 +298,97 @@ static void test_answer_refuses_other_outcomes(void **state)
 	f.outcome = NX_OUT_LIBC;
 	assert_int_equal(nx_stub_answer(&q, &f, 512, out, sizeof out), 0);
 	f.outcome = NX_OUT_FOUND;
-	q.qtype = 16; /* TXT: not the engine's to answer */
+	q.qtype = 16; /* TXT without its records: nothing to answer with */
 	assert_int_equal(nx_stub_answer(&q, &f, 512, out, sizeof out), 0);
+}
+
+/* Another type's records (nx_lookup_type's): the chain, then each record
+ * with its own TTL and its rdata as the engine kept it (names
+ * decompressed): a resolver reading the answer gets the same set. */
+struct records_answer_case {
+	const char *name;
+	int qtype;
+	const char *rdata[2];
+	size_t rdlen[2];
+	int nrr;
+	int naliases;
+	bool edns;
+	size_t max;
+	bool cut;
+	bool want_tc;
+};
+
+static const struct records_answer_case records_answer_cases[] = {
+	{"answer: two TXT, own TTLs, EDNS", 16, {"\5hello", "\2hi"}, {6, 3}, 2, 0, true, 1232, false,
+	 false},
+	{"answer: MX after two CNAMEs", NX_T_MX, {"\0\12\4mail\7example\0"}, {16}, 1, 2, false, 512,
+	 false, false},
+	{"answer: SRV", NX_T_SRV, {"\0\1\0\2\1\273\3srv\7example\0"}, {19}, 1, 0, false, 512,
+	 false, false},
+	{"answer: CAA", 257, {"\0\5issueletsencrypt.org"}, {22}, 1, 0, false, 512, false, false},
+	{"answer: unknown type 65280, opaque", 65280, {"\300\14\0\1"}, {4}, 1, 1, false, 512,
+	 false, false},
+	{"answer: TXT over the client's size: TC", 16, {"\5hello", "\2hi"}, {6, 3}, 2, 0, false,
+	 12 + 13 + 4 + 12 + 6 + 12 + 3 - 1, false, true},
+	{"answer: a cut set is no answer", 16, {"\5hello"}, {6}, 1, 0, false, 512, true, false},
+};
+
+static void test_answer_records(void **state)
+{
+	const struct records_answer_case *t = *state;
+	struct nx_question q;
+	struct pkt p;
+	pkt_init(&p, ID, PKT_RD, 0);
+	pkt_question(&p, "Www.Example", t->qtype);
+	if (t->edns)
+		opt(&p, "", 1232, false);
+	assert_int_equal(nx_stub_parse_query(p.buf, p.len, &q), NX_QUERY_OK);
+	struct nx_records *rs = calloc(1, sizeof *rs);
+	struct nx_found f;
+	memset(&f, 0, sizeof f);
+	f.outcome = NX_OUT_FOUND;
+	f.ttl = 42;
+	for (int i = 0; i < t->naliases; i++)
+		snprintf(f.aliases[i], sizeof f.aliases[i], "C%d.example", i + 1);
+	f.naliases = t->naliases;
+	for (int i = 0; i < t->nrr; i++) {
+		rs->rr[i].ttl = 100 + (uint32_t)i;
+		rs->rr[i].off = (uint16_t)rs->used;
+		rs->rr[i].len = (uint16_t)t->rdlen[i];
+		memcpy(rs->data + rs->used, t->rdata[i], t->rdlen[i]);
+		rs->used += t->rdlen[i];
+	}
+	rs->n = t->nrr;
+	rs->cut = t->cut;
+	f.records = rs;
+	unsigned char out[NX_STUB_ANSWER_MAX];
+	size_t len = nx_stub_answer(&q, &f, t->max, out, sizeof out);
+	if (t->cut) {
+		assert_int_equal(len, 0);
+		free(rs);
+		return;
+	}
+	assert_true(len > 0 && len <= t->max);
+	assert_int_equal(out[2], 0x81 | (t->want_tc ? 0x02 : 0));
+	assert_int_equal(out[6] << 8 | out[7], t->want_tc ? 0 : t->naliases + t->nrr);
+	assert_memory_equal(out + 12, p.buf + 12, q.qname_len + 4); /* the client's letter case */
+	struct nx_reply *r = calloc(1, sizeof *r);
+	nx_message_classify(out, len, ID, "www.example", t->qtype, false, r);
+	if (t->want_tc) {
+		assert_int_equal(r->status, NX_TRUNCATED);
+	} else {
+		assert_int_equal(r->status, NX_ANSWER);
+		assert_int_equal(r->chain, t->naliases);
+		assert_int_equal(r->rrs.n, t->nrr);
+		assert_int_equal(r->rrs.used, rs->used);
+		for (int i = 0; i < t->nrr; i++) {
+			assert_int_equal(r->rrs.rr[i].ttl, 100 + i);
+			assert_int_equal(r->rrs.rr[i].len, t->rdlen[i]);
+			assert_memory_equal(r->rrs.data + r->rrs.rr[i].off, t->rdata[i], t->rdlen[i]);
+		}
+	}
+	free(r);
+	free(rs);
 }
 
 /* ---- nx_stub_reply_matches, nx_stub_reply_rcode ---- */
@@ -378,13 +467,14 @@ static void test_pending(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[ARRAY_SIZE(parse_cases) + ARRAY_SIZE(answer_cases) + 5];
+	static struct CMUnitTest tests[ARRAY_SIZE(parse_cases) + ARRAY_SIZE(answer_cases) + ARRAY_SIZE(records_answer_cases) + 5];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_parse, parse_cases);
 	UTIL_ADD_TEST(tests, n, test_parse_prefixes);
 	UTIL_ADD_TEST(tests, n, test_error);
 	UTIL_ADD_ROWS(tests, n, test_answer, answer_cases);
 	UTIL_ADD_TEST(tests, n, test_answer_refuses_other_outcomes);
+	UTIL_ADD_ROWS(tests, n, test_answer_records, records_answer_cases);
 	UTIL_ADD_TEST(tests, n, test_reply);
 	UTIL_ADD_TEST(tests, n, test_pending);
 	return UTIL_RUN("stub_wire", tests, n);
