@@ -136,6 +136,13 @@ LIB_FILE=${NXRETRY_LIB##* }
 RUNTIME=${NXRETRY_LIB%"$LIB_FILE"}
 RUNTIME=${RUNTIME% }
 
+# For the files that run whole command lines through the nxretry program
+# (README's blocks, --resolver): a sanitizer build's runtime would have to
+# come first in every process they start, so they run the plain build only.
+require_unsanitized() {
+	[ -z "$RUNTIME" ] || skip "a sanitizer build (its runtime must come first in every process started)"
+}
+
 require_lib() {
 	if [ ! -f "$LIB_FILE" ]; then
 		fail "$LIB_FILE not built"

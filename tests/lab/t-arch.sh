@@ -31,6 +31,7 @@ test_host_start_version() {
 
 test_aarch64_build() {
 	command -v "$CROSS" >/dev/null || skip "$CROSS is not installed (apt-get install gcc-aarch64-linux-gnu)"
+	[ -f "$BUILD_DIR/glibc-compat.h" ] || skip "$BUILD_DIR has no glibc-compat.h (a sanitizer or musl build)"
 	local b=$NXLAB_DIR/build-aarch64 prog=$NXLAB_DIR/started-aarch64
 	make -s -C "$TOP" CC="$CROSS" BUILD="$b" "$b/libnxretry.so" "$b/obj/start.o" >"$NXLAB_DIR/make.out" 2>&1 ||
 		{ fail "make for aarch64: $(tail -n 3 "$NXLAB_DIR/make.out")"; return 1; }

@@ -51,6 +51,7 @@ stub_of() {
 }
 
 test_static_go_and_dig() {
+	require_unsanitized
 	local go out
 	go=$(go_lookup)
 	stale_name stub.lab.test A 127.0.53.101
@@ -77,6 +78,7 @@ exit 0" "$(sed 's/(pid [0-9]*)/(pid PID)/; s/^nameserver 127\.53\.[0-9]*\.[0-9]*
 }
 
 test_exit_status() {
+	require_unsanitized
 	expect_eq "exit 7" "exit 7" "$(outcome "$NX" --resolver -- sh -c 'exit 7')"
 	expect_eq "killed by SIGTERM: nxretry dies of it too" "exit -15" \
 		"$(outcome "$NX" --resolver -- sh -c 'kill -TERM $$')"
@@ -92,6 +94,7 @@ exit 2" "$(outcome "$NX" --resolver --serve)"
 
 # SIGINT and SIGTERM sent to nxretry reach the command, which may handle them; its status is nxretry's.
 test_signals_forwarded() {
+	require_unsanitized
 	local sig pid ready rc
 	for sig in INT TERM; do
 		ready=$NXLAB_DIR/ready.$sig
@@ -115,6 +118,7 @@ rc 3" "$(cat "$NXLAB_DIR/sig.out"; echo "rc $rc")"
 # The stub killed under the command, in a namespace: said once, and the command's lookups fail (the stub
 # was its only server) rather than reach the stale cache.
 test_stub_killed_in_namespace() {
+	require_unsanitized
 	# shellcheck disable=SC2016 # expanded by the command's shell
 	expect_eq "said, and dig refused (sorted)" "exit 0
 nxretry: the stub ended early (signal 9): the command's lookups fail from now on
@@ -125,6 +129,7 @@ refused" "$(outcome "$NX" --resolver -- sh -c 'kill -KILL "$(pgrep -P "$PPID" -x
 
 # Run as nobody: no port 53, no namespace; one line, and the command still runs with the preload.
 test_unprivileged() {
+	require_unsanitized
 	local out
 	stale_name nobody.lab.test A 127.0.53.102
 	out=$(outcome setpriv --reuid nobody --regid nogroup --clear-groups \
@@ -142,6 +147,7 @@ exit 0" "$(outcome setpriv --bounding-set -sys_admin "$NX" --resolver=namespace 
 
 # Through sudo (its variables): namespace and stub as root, the command as the invoking user.
 test_sudo_identity() {
+	require_unsanitized
 	local go
 	go=$(go_lookup)
 	stale_name sudo.lab.test A 127.0.53.103
@@ -154,6 +160,7 @@ exit 0" "$(outcome env SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody "$NX" --re
 
 # /etc/resolv.conf a link to systemd-resolved's file, in a throwaway copy of the machine.
 test_symlink() {
+	require_unsanitized
 	local out list=$NXLAB_DIR/symlink.list
 	stale_name link.lab.test A 127.0.53.104
 	# shellcheck disable=SC2016 # run by the copy's sh
@@ -194,6 +201,7 @@ anonymize() {
 }
 
 test_rewrite() {
+	require_unsanitized
 	local go
 	go=$(go_lookup)
 	stale_name rewrite.lab.test A 127.0.53.105
@@ -213,6 +221,7 @@ exit 0" "$(outcome env container=docker setpriv --bounding-set -sys_admin "$NX" 
 # the rewritten file's options must keep the client on the stub rather than on the next server, which
 # answers the cached denial.
 test_rewrite_pending() {
+	require_unsanitized
 	local go start ms
 	go=$(go_lookup)
 	expect_eq "pending: early lookup fails" "rc=-2 EAI_NONAME" "$(gai pending.lab.test)"
@@ -229,6 +238,7 @@ exit 0" "$(outcome "$NX" --resolver=rewrite --zone lab.test -- "$go" pending.lab
 # kill -9 the stub mid-job, then nxretry itself: lookups of existing names still succeed at once (the
 # dead stub's address refuses), and the next nxretry puts the original back.
 test_rewrite_killed() {
+	require_unsanitized
 	local go pid stub cmd ready=$NXLAB_DIR/ready.killed ms start
 	go=$(go_lookup)
 	"$DNSLAB" add alive.lab.test A 127.0.53.106
@@ -267,6 +277,7 @@ exit 0" "$(outcome "$NX" --resolver=rewrite -- true)"
 
 # A regular /etc/resolv.conf (no mount), in a throwaway copy: replaced by rename, both ways.
 test_rewrite_rename() {
+	require_unsanitized
 	local list=$NXLAB_DIR/rename.list
 	# shellcheck disable=SC2016 # run by the copy's sh
 	expect_eq "renamed over and back: new inodes, the same bytes after" "rewritten

@@ -53,6 +53,7 @@ expect_clean() {
 }
 
 test_preload() {
+	require_unsanitized
 	setup
 	stale_name which-preload.lab.test A 127.0.53.81
 	e2e which-preload.lab.test getent
@@ -61,6 +62,7 @@ test_preload() {
 }
 
 test_command() {
+	require_unsanitized
 	setup
 	stale_name which-command.lab.test A 127.0.53.82
 	e2e which-command.lab.test
@@ -92,6 +94,7 @@ env.pop("LD_PRELOAD", None)
 os.execvpe("unshare", ["unshare", "--pid", "--fork", "--mount-proc", "setpriv", "--bounding-set", "-sys_admin", "--"] + argv, env)'
 
 test_container() {
+	require_unsanitized
 	local ctx=$NXLAB_DIR/context list=$NXLAB_DIR/container.list
 	setup
 	stale_name which-container.lab.test A 127.0.53.83
@@ -133,6 +136,7 @@ post = {"STATE_" + k: v for k, v in exported("GITHUB_STATE").items()}
 subprocess.run(["node", action], env=dict(base, **post), check=True)'
 
 test_runner() {
+	require_unsanitized
 	local runner=$NXLAB_DIR/runner out
 	setup
 	python3 -c 'import yaml' 2>/dev/null || skip "python3 with yaml (Debian package python3-yaml)"
