@@ -36,6 +36,13 @@
 
 #define UDP_BATCH 32            /* datagrams read per wakeup of one socket */
 #define FORWARDS_MAX 4096       /* queries in flight to upstreams; more are dropped */
+/* Connected UDP sockets per upstream, opened as needed, each on the random
+ * ephemeral port the kernel picked; several queries share one, told apart
+ * by (id, question). A socket is replaced after SOCKET_USES queries (or an
+ * error), so a port stays guessable for a bounded number of them. */
+#define POOL_SOCKETS 32
+#define SOCKET_USES 1024
+#define ID_BATCH 256            /* ids drawn from the kernel's generator at once */
 #define UPSTREAM_TRY_MS 1500    /* one upstream's time to answer before the next is tried */
 #define UPSTREAM_TRIES 3        /* tries of one query, then SERVFAIL */
 #define TCP_IDLE_MS 10000       /* a connection with nothing in flight is closed after */
@@ -73,12 +80,24 @@ struct request {
 	unsigned char msg[];     /* the query as it came */
 };
 
-/* A query in flight to an upstream, on a socket connected to it: the
- * kernel drops datagrams from any other address and picked a random
- * source port; the id is ours, fresh for each try. */
-struct forward {
+/* A UDP socket connected to one upstream: the kernel drops datagrams from
+ * any other address. Freed once retired and nothing is in flight on it. */
+struct usock {
 	int fd;
+	int server;
+	int uses;                /* queries sent on it, ever */
+	int inflight;            /* forwards bound to it now */
+	bool retired;            /* out of the pool: no new query goes to it */
+	struct usock *next;      /* in the list of retired sockets */
+};
+
+/* A query in flight to an upstream: its id is fresh for each try and
+ * unique among those in flight (by_id), so a reply is matched in O(1) by
+ * id, then checked for its socket (hence the upstream) and question. */
+struct forward {
+	struct usock *sock;      /* NULL between tries */
 	uint16_t id;
+	int slot;                /* its index in fw */
 	int server, tries;
 	int64_t until_ms;        /* this try's end */
 	struct request *req;
@@ -137,6 +156,13 @@ struct nx_stub {
 	int nconns;
 	struct forward *fw[FORWARDS_MAX];
 	int nfw;
+	struct forward **by_id;  /* [65536]: the forward in flight with that id */
+	struct usock *pool[NX_STUB_MAXUPSTREAM][POOL_SOCKETS];
+	int pool_next[NX_STUB_MAXUPSTREAM]; /* the pool's slot the next query takes */
+	struct usock *retired;   /* out of the pools, queries still in flight on them */
+	struct usock **polled;   /* [npfd_max]: the socket at each forwarding pollfd */
+	uint16_t ids[ID_BATCH];
+	int nids;                /* ids[] not used yet */
 	struct nx_pending_table waits;
 	int preferred;           /* the upstream that answered last: new queries start there */
 	int tcp_jobs;
@@ -295,6 +321,8 @@ static void stub_free(struct nx_stub *s)
 		close(s->job_pipe[1]);
 	free(s->conns);
 	free(s->pfd);
+	free(s->polled);
+	free(s->by_id);
 	if (the_stub == s)
 		the_stub = NULL;
 	free(s);
@@ -322,9 +350,13 @@ int nx_stub_open(const struct nx_config *cfg, const struct nx_stub_options *o, s
 	memcpy(s->cfg.resolvers, s->o.upstream, sizeof s->cfg.resolvers[0] * (size_t)s->cfg.nresolvers);
 	s->waits.capacity = s->o.max_waits;
 	s->conns = calloc((size_t)s->o.max_tcp, sizeof *s->conns);
-	s->npfd_max = 2 + 2 * NX_STUB_MAXLISTEN + s->o.max_tcp + FORWARDS_MAX;
+	/* Sockets: the pools, and retired ones, each with a forward in flight. */
+	s->npfd_max = 2 + 2 * NX_STUB_MAXLISTEN + s->o.max_tcp + NX_STUB_MAXUPSTREAM * POOL_SOCKETS +
+		      FORWARDS_MAX;
 	s->pfd = calloc((size_t)s->npfd_max, sizeof *s->pfd);
-	if (!s->conns || !s->pfd || pipe2(s->job_pipe, O_CLOEXEC)) {
+	s->polled = calloc((size_t)s->npfd_max, sizeof *s->polled);
+	s->by_id = calloc(65536, sizeof *s->by_id);
+	if (!s->conns || !s->pfd || !s->polled || !s->by_id || pipe2(s->job_pipe, O_CLOEXEC)) {
 		nx_log(NX_LOG_ERROR, "stub: out of memory or file descriptors");
 		stub_free(s);
 		return -1;
@@ -417,34 +449,116 @@ static void reply_error(struct nx_stub *s, struct request *r, int rcode)
 
 /* ---- forwarding ---- */
 
-static void forward_close(struct nx_stub *s, int i)
+/* A random id not in flight: FORWARDS_MAX of 65,536 are taken at most. */
+static uint16_t fresh_id(struct nx_stub *s)
 {
-	close(s->fw[i]->fd);
-	free(s->fw[i]);
-	s->fw[i] = s->fw[--s->nfw];
+	for (;;) {
+		if (s->nids == 0) {
+			nx_random_fill(s->ids, sizeof s->ids);
+			s->nids = ID_BATCH;
+		}
+		uint16_t id = s->ids[--s->nids];
+		if (!s->by_id[id])
+			return id;
+	}
 }
 
-/* Sends f's query to its upstream on a new socket; false on a local error. */
-static bool forward_send(struct nx_stub *s, struct forward *f)
+static void usock_retire(struct nx_stub *s, struct usock *u)
 {
-	const struct nx_nameserver *up = &s->o.upstream[f->server];
+	if (u->retired)
+		return;
+	for (int i = 0; i < POOL_SOCKETS; i++)
+		if (s->pool[u->server][i] == u)
+			s->pool[u->server][i] = NULL;
+	u->retired = true;
+	u->next = s->retired;
+	s->retired = u;
+}
+
+/* Closes the retired sockets nothing is in flight on (all: at shutdown). */
+static void usock_sweep(struct nx_stub *s, bool all)
+{
+	for (struct usock **pu = &s->retired, *u; (u = *pu);) {
+		if (u->inflight && !all) {
+			pu = &u->next;
+			continue;
+		}
+		*pu = u->next;
+		close(u->fd);
+		free(u);
+	}
+}
+
+/* A socket of server's pool for the next query: the slots in turn, each
+ * opened (connected) when first needed; NULL on a local error. */
+static struct usock *usock_get(struct nx_stub *s, int server)
+{
+	int slot = s->pool_next[server];
+	s->pool_next[server] = (slot + 1) % POOL_SOCKETS;
+	struct usock *u = s->pool[server][slot];
+	if (u)
+		return u;
+	const struct nx_nameserver *up = &s->o.upstream[server];
 	struct sockaddr_storage ss;
 	socklen_t sl = to_sockaddr(up, &ss);
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = socket(up->addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (f->fd < 0)
+	u = malloc(sizeof *u);
+	int fd = u ? socket(up->addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl)) {
+		if (fd >= 0)
+			close(fd);
+		free(u);
+		return NULL;
+	}
+	*u = (struct usock){.fd = fd, .server = server};
+	s->pool[server][slot] = u;
+	return u;
+}
+
+/* f leaves its socket and its id (between tries, or when done). */
+static void forward_unbind(struct nx_stub *s, struct forward *f)
+{
+	if (!f->sock)
+		return;
+	s->by_id[f->id] = NULL;
+	f->sock->inflight--;
+	f->sock = NULL;
+}
+
+static void forward_close(struct nx_stub *s, int i)
+{
+	struct forward *f = s->fw[i];
+	forward_unbind(s, f);
+	free(f);
+	s->fw[i] = s->fw[--s->nfw];
+	if (i < s->nfw)
+		s->fw[i]->slot = i;
+}
+
+/* Sends f's query to its upstream with a fresh id; false on a local error. */
+static bool forward_send(struct nx_stub *s, struct forward *f)
+{
+	forward_unbind(s, f);
+	struct usock *u = usock_get(s, f->server);
+	if (!u)
 		return false;
-	f->id = nx_random_id();
+	f->id = fresh_id(s);
 	f->until_ms = nx_now_ms() + UPSTREAM_TRY_MS;
 	struct request *r = f->req;
 	unsigned char saved[2] = {r->msg[0], r->msg[1]};
 	r->msg[0] = (unsigned char)(f->id >> 8);
 	r->msg[1] = (unsigned char)f->id;
-	bool sent = !connect(f->fd, (struct sockaddr *)&ss, sl) &&
-		    send(f->fd, r->msg, r->len, MSG_NOSIGNAL) == (ssize_t)r->len;
+	bool sent = send(u->fd, r->msg, r->len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)r->len;
 	memcpy(r->msg, saved, 2);
-	return sent;
+	if (!sent) { /* e.g. an ICMP error from before: the socket is spent */
+		usock_retire(s, u);
+		return false;
+	}
+	f->sock = u;
+	u->inflight++;
+	s->by_id[f->id] = f;
+	if (++u->uses >= SOCKET_USES)
+		usock_retire(s, u);
+	return true;
 }
 
 static void forward(struct nx_stub *s, struct request *r)
@@ -456,7 +570,7 @@ static void forward(struct nx_stub *s, struct request *r)
 		finish(s, r);
 		return;
 	}
-	*f = (struct forward){.fd = -1, .req = r, .server = s->preferred};
+	*f = (struct forward){.req = r, .server = s->preferred, .slot = s->nfw};
 	s->fw[s->nfw++] = f;
 	/* A socket that fails at once (no route) is a try spent on the next server. */
 	while (!forward_send(s, f) && ++f->tries < UPSTREAM_TRIES)
@@ -464,10 +578,7 @@ static void forward(struct nx_stub *s, struct request *r)
 	if (f->tries >= UPSTREAM_TRIES) {
 		reply_error(s, r, NX_RCODE_SERVFAIL);
 		finish(s, r);
-		s->fw[s->nfw - 1] = NULL;
-		close(f->fd);
-		free(f);
-		s->nfw--;
+		forward_close(s, f->slot);
 	}
 }
 
@@ -793,25 +904,31 @@ static void relay(struct nx_stub *s, struct request *r, unsigned char *reply, si
 	finish(s, r);
 }
 
-static void on_forward(struct nx_stub *s, int i)
+/* Replies on u: each is matched by its id to a forward, which must be
+ * on u (so from its upstream) and carry its question; others are dropped
+ * (late, or forged). */
+static void on_usock(struct nx_stub *s, struct usock *u)
 {
-	struct forward *f = s->fw[i];
 	for (int k = 0; k < UDP_BATCH; k++) {
-		ssize_t n = recv(f->fd, s->buf, sizeof s->buf, MSG_DONTWAIT);
+		ssize_t n = recv(u->fd, s->buf, sizeof s->buf, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
-		if (n < 0) { /* ICMP unreachable: this try is over, the next at once */
-			f->until_ms = 0;
+		if (n < 0) { /* ICMP unreachable: every try on u is over, the next at once */
+			for (int i = 0; i < s->nfw; i++)
+				if (s->fw[i]->sock == u)
+					s->fw[i]->until_ms = 0;
+			usock_retire(s, u);
 			return;
 		}
-		if (!nx_stub_reply_matches(s->buf, (size_t)n, f->id, &f->req->q))
-			continue; /* not the reply (late, or forged): keep waiting */
+		if (n < 2)
+			continue;
+		struct forward *f = s->by_id[s->buf[0] << 8 | s->buf[1]];
+		if (!f || f->sock != u || !nx_stub_reply_matches(s->buf, (size_t)n, f->id, &f->req->q))
+			continue;
 		struct request *r = f->req;
-		f->req = NULL;
 		s->preferred = f->server;
-		forward_close(s, i);
+		forward_close(s, f->slot);
 		relay(s, r, s->buf, (size_t)n);
-		return;
 	}
 }
 
@@ -956,6 +1073,7 @@ static void on_conn_write(struct nx_stub *s, struct conn *c)
 static int64_t expire(struct nx_stub *s, int64_t now)
 {
 	int64_t next = now + POLL_MAX_MS;
+	usock_sweep(s, false);
 	for (int i = 0; i < s->nfw; i++) {
 		struct forward *f = s->fw[i];
 		if (f->until_ms > now) {
@@ -1023,6 +1141,11 @@ static void shutdown_stub(struct nx_stub *s)
 		forward_close(s, i);
 		free(r);
 	}
+	for (int u = 0; u < NX_STUB_MAXUPSTREAM; u++)
+		for (int k = 0; k < POOL_SOCKETS; k++)
+			if (s->pool[u][k])
+				usock_retire(s, s->pool[u][k]);
+	usock_sweep(s, true);
 	while (s->waits.head) {
 		struct nx_pending *p = s->waits.head;
 		for (struct request *r = p->waiters, *next; r; r = next) {
@@ -1070,8 +1193,17 @@ int nx_stub_run(struct nx_stub *s)
 			p[n++] = (struct pollfd){ev ? c->fd : -1, ev, 0};
 		}
 		int fw_at = n;
-		for (int i = 0; i < s->nfw; i++)
-			p[n++] = (struct pollfd){s->fw[i]->fd, POLLIN, 0};
+		for (int u = 0; u < s->o.nupstream; u++)
+			for (int k = 0; k < POOL_SOCKETS; k++)
+				if (s->pool[u][k]) {
+					s->polled[n] = s->pool[u][k];
+					p[n++] = (struct pollfd){s->pool[u][k]->fd, POLLIN, 0};
+				}
+		for (struct usock *u = s->retired; u; u = u->next) {
+			s->polled[n] = u;
+			p[n++] = (struct pollfd){u->fd, POLLIN, 0};
+		}
+		int fw_end = n;
 		if (poll(p, (nfds_t)n, (int)(wait_ms > 0 ? wait_ms : 0)) < 0 && errno != EINTR) {
 			nx_log(NX_LOG_ERROR, "stub: poll: %s", strerror(errno));
 			break;
@@ -1080,12 +1212,11 @@ int nx_stub_run(struct nx_stub *s)
 			stop = true;
 			continue;
 		}
-		/* Forwards first, from the end: closing one moves the last
-		 * (already seen) into its place, so every index below still
-		 * holds the socket polled there. Nothing here adds one. */
-		for (int i = s->nfw - 1; i >= 0; i--)
-			if (p[fw_at + i].revents)
-				on_forward(s, i);
+		/* Upstreams' replies first. A socket polled here stays open
+		 * until the next turn's sweep, whatever is retired meanwhile. */
+		for (int i = fw_at; i < fw_end; i++)
+			if (p[i].revents)
+				on_usock(s, s->polled[i]);
 		if (p[1].revents) {
 			struct job *j;
 			while (read(s->job_pipe[0], &j, sizeof j) == sizeof j)
