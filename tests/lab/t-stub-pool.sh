@@ -33,6 +33,10 @@ test_decoys_ignored() {
 	expect_eq "50 clients through an upstream that sends decoys first" \
 		"sent 50 answered 50 noreply 0 NOERROR=50 addr=192.0.2.81" "${out% p50=*} addr=${out##*addr=}"
 	expect_eq "one query upstream per client (no decoy ended a try)" 50 "$(fault_queries "$DECOY:53")"
+	# dig checks what dnsq load does not: the reply's question is the one asked (a decoy relayed
+	# would be "Question section mismatch", then a timeout).
+	expect_eq "dig: the answer, with its question" 192.0.2.81 \
+		"$(dig @"$STUB" +tries=1 +time=2 +short www.pool.test A 2>&1)"
 	stub_stop "$STUB_PID"
 	expect_eq "the stub exits 0" 0 "$STUB_RC"
 }
