@@ -34,8 +34,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define UDP_BATCH 32            /* datagrams read per wakeup of one socket */
+#define UDP_BATCH 32            /* datagrams read by one recvmmsg */
+#define RX_SIZE 65536           /* room for any UDP datagram */
 #define FORWARDS_MAX 4096       /* queries in flight to upstreams; more are dropped */
+/* Connected UDP sockets per upstream, opened as needed, each on the random
+ * ephemeral port the kernel picked; several queries share one, told apart
+ * by (id, question). A socket is replaced after SOCKET_USES queries (or an
+ * error), so a port stays guessable for a bounded number of them. */
+#define POOL_SOCKETS 32
+#define SOCKET_USES 1024
+#define ID_BATCH 256            /* ids drawn from the kernel's generator at once */
+/* Queries to upstreams are held until the loop's next flush, then sent by
+ * one sendmmsg per socket: a batch of clients' queries takes one socket
+ * (the pool's next slot), whose replies then come back to one recvmmsg.
+ * Each forward is held at most once: FORWARDS_MAX bounds them. */
+#define TX_MAX FORWARDS_MAX
 #define UPSTREAM_TRY_MS 1500    /* one upstream's time to answer before the next is tried */
 #define UPSTREAM_TRIES 3        /* tries of one query, then SERVFAIL */
 #define TCP_IDLE_MS 10000       /* a connection with nothing in flight is closed after */
@@ -52,8 +65,9 @@
 #define WAIT_GRACE_MS 2000      /* past the engine's deadline, a wait is answered without it */
 #define LOG_EVERY_MS 10000      /* a bound reached is said at most this often */
 #define POLL_MAX_MS 1000
-/* A UDP listening socket's receive buffer: room for a burst of some 1,300 queries at once (the
- * default, 208 KiB, dropped 13-27 % of 1,000 clients that asked at once); Unbound's so-rcvbuf. */
+/* A UDP socket's receive buffer: room for a burst of some 1,300 queries at once (the default,
+ * 208 KiB, dropped 13-27 % of 1,000 clients that asked at once); Unbound's so-rcvbuf. Upstream
+ * sockets too: with the default, dnsperf's load dropped 13 of 100,000 replies (each a 1.5 s retry). */
 #define UDP_RCVBUF (1 << 20)
 
 enum transport { T_UDP, T_TCP };
@@ -73,12 +87,26 @@ struct request {
 	unsigned char msg[];     /* the query as it came */
 };
 
-/* A query in flight to an upstream, on a socket connected to it: the
- * kernel drops datagrams from any other address and picked a random
- * source port; the id is ours, fresh for each try. */
-struct forward {
+/* A UDP socket connected to one upstream: the kernel drops datagrams from
+ * any other address. Freed once retired and nothing is in flight on it. */
+struct usock {
 	int fd;
+	int server;
+	int uses;                /* queries sent on it, ever */
+	int inflight;            /* forwards bound to it now */
+	bool retired;            /* out of the pool: no new query goes to it */
+	struct usock *next;      /* in the list of retired sockets */
+};
+
+/* A query in flight to an upstream: its id is fresh for each try and
+ * unique among those in flight (by_id), so a reply is matched in O(1) by
+ * id, then checked for its socket (hence the upstream) and question. */
+struct forward {
+	struct usock *sock;      /* NULL between tries */
 	uint16_t id;
+	unsigned char id_wire[2]; /* id, in network order: the query sent is this, then msg + 2 */
+	bool held;               /* in tx, not sent yet */
+	int slot;                /* its index in fw */
 	int server, tries;
 	int64_t until_ms;        /* this try's end */
 	struct request *req;
@@ -138,6 +166,30 @@ struct nx_stub {
 	int nconns;
 	struct forward *fw[FORWARDS_MAX];
 	int nfw;
+	struct forward **by_id;  /* [65536]: the forward in flight with that id */
+	struct usock *pool[NX_STUB_MAXUPSTREAM][POOL_SOCKETS];
+	int pool_next[NX_STUB_MAXUPSTREAM]; /* the pool's slot the next query takes */
+	struct usock *retired;   /* out of the pools, queries still in flight on them */
+	struct usock **polled;   /* [npfd_max]: the socket at each forwarding pollfd */
+	uint16_t ids[ID_BATCH];
+	int nids;                /* ids[] not used yet */
+	struct forward *tx[TX_MAX]; /* queries held for the next flush */
+	int ntx;
+	/* One recvmmsg's datagrams: [UDP_BATCH][RX_SIZE], pages touched only as used. */
+	unsigned char *rx;
+	struct mmsghdr rx_msg[UDP_BATCH];
+	struct iovec rx_iov[UDP_BATCH];
+	struct sockaddr_storage rx_peer[UDP_BATCH];
+	/* Replies to UDP clients read by one recvmmsg from an upstream, sent by
+	 * one sendmmsg per listening socket once the batch is handled. */
+	bool replies_held;
+	int nreplies;
+	struct held_reply {
+		int fd;
+		struct sockaddr_storage peer;
+		socklen_t peerlen;
+		struct iovec iov;
+	} replies[UDP_BATCH];
 	struct nx_pending_table waits;
 	int preferred;           /* the upstream that answered last: new queries start there */
 	int tcp_jobs;
@@ -256,6 +308,14 @@ static socklen_t to_sockaddr(const struct nx_nameserver *n, struct sockaddr_stor
 	return sizeof *sin6;
 }
 
+/* Past net.core.rmem_max when allowed (CAP_NET_ADMIN), else up to it. */
+static void grow_rcvbuf(int fd)
+{
+	int size = UDP_RCVBUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+}
+
 static int bind_one(const struct nx_nameserver *at, enum transport t)
 {
 	struct sockaddr_storage ss;
@@ -267,12 +327,8 @@ static int bind_one(const struct nx_nameserver *at, enum transport t)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (fd >= 0 && at->addr.family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-	if (fd >= 0 && t == T_UDP) {
-		/* Past net.core.rmem_max when allowed (CAP_NET_ADMIN), else up to it. */
-		int size = UDP_RCVBUF;
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size))
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-	}
+	if (fd >= 0 && t == T_UDP)
+		grow_rcvbuf(fd);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) || (t == T_TCP && listen(fd, 128))) {
 		int err = errno;
 		char text[64];
@@ -296,6 +352,9 @@ static void stub_free(struct nx_stub *s)
 		close(s->job_pipe[1]);
 	free(s->conns);
 	free(s->pfd);
+	free(s->polled);
+	free(s->by_id);
+	free(s->rx);
 	if (the_stub == s)
 		the_stub = NULL;
 	free(s);
@@ -323,9 +382,14 @@ int nx_stub_open(const struct nx_config *cfg, const struct nx_stub_options *o, s
 	memcpy(s->cfg.resolvers, s->o.upstream, sizeof s->cfg.resolvers[0] * (size_t)s->cfg.nresolvers);
 	s->waits.capacity = s->o.max_waits;
 	s->conns = calloc((size_t)s->o.max_tcp, sizeof *s->conns);
-	s->npfd_max = 2 + 2 * NX_STUB_MAXLISTEN + s->o.max_tcp + FORWARDS_MAX;
+	/* Sockets: the pools, and retired ones, each with a forward in flight. */
+	s->npfd_max = 2 + 2 * NX_STUB_MAXLISTEN + s->o.max_tcp + NX_STUB_MAXUPSTREAM * POOL_SOCKETS +
+		      FORWARDS_MAX;
 	s->pfd = calloc((size_t)s->npfd_max, sizeof *s->pfd);
-	if (!s->conns || !s->pfd || pipe2(s->job_pipe, O_CLOEXEC)) {
+	s->polled = calloc((size_t)s->npfd_max, sizeof *s->polled);
+	s->by_id = calloc(65536, sizeof *s->by_id);
+	s->rx = malloc((size_t)UDP_BATCH * RX_SIZE);
+	if (!s->conns || !s->pfd || !s->polled || !s->by_id || !s->rx || pipe2(s->job_pipe, O_CLOEXEC)) {
 		nx_log(NX_LOG_ERROR, "stub: out of memory or file descriptors");
 		stub_free(s);
 		return -1;
@@ -376,6 +440,15 @@ static void send_reply(struct nx_stub *s, const struct request *r, unsigned char
 {
 	msg[0] = (unsigned char)(r->q.id >> 8);
 	msg[1] = (unsigned char)r->q.id;
+	if (r->transport == T_UDP && s->replies_held && s->nreplies < UDP_BATCH && msg >= s->rx &&
+	    msg < s->rx + (size_t)UDP_BATCH * RX_SIZE) { /* the datagram stays until the batch is sent */
+		struct held_reply *h = &s->replies[s->nreplies++];
+		h->fd = r->udp_fd;
+		memcpy(&h->peer, &r->peer, r->peerlen);
+		h->peerlen = r->peerlen;
+		h->iov = (struct iovec){msg, len};
+		return;
+	}
 	if (r->transport == T_UDP) {
 		/* A full socket buffer drops it, as a network would: the client asks again. */
 		sendto(r->udp_fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&r->peer,
@@ -418,34 +491,174 @@ static void reply_error(struct nx_stub *s, struct request *r, int rcode)
 
 /* ---- forwarding ---- */
 
-static void forward_close(struct nx_stub *s, int i)
+/* A random id not in flight: FORWARDS_MAX of 65,536 are taken at most. */
+static uint16_t fresh_id(struct nx_stub *s)
 {
-	close(s->fw[i]->fd);
-	free(s->fw[i]);
-	s->fw[i] = s->fw[--s->nfw];
+	for (;;) {
+		if (s->nids == 0) {
+			nx_random_fill(s->ids, sizeof s->ids);
+			s->nids = ID_BATCH;
+		}
+		uint16_t id = s->ids[--s->nids];
+		if (!s->by_id[id])
+			return id;
+	}
 }
 
-/* Sends f's query to its upstream on a new socket; false on a local error. */
-static bool forward_send(struct nx_stub *s, struct forward *f)
+static void usock_retire(struct nx_stub *s, struct usock *u)
 {
-	const struct nx_nameserver *up = &s->o.upstream[f->server];
+	if (u->retired)
+		return;
+	for (int i = 0; i < POOL_SOCKETS; i++)
+		if (s->pool[u->server][i] == u)
+			s->pool[u->server][i] = NULL;
+	u->retired = true;
+	u->next = s->retired;
+	s->retired = u;
+}
+
+/* Closes the retired sockets nothing is in flight on (all: at shutdown). */
+static void usock_sweep(struct nx_stub *s, bool all)
+{
+	for (struct usock **pu = &s->retired, *u; (u = *pu);) {
+		if (u->inflight && !all) {
+			pu = &u->next;
+			continue;
+		}
+		*pu = u->next;
+		close(u->fd);
+		free(u);
+	}
+}
+
+/* The socket of server's pool for the next query: the slot the flush
+ * moves on after each batch, opened (connected) when first needed; NULL
+ * on a local error. */
+static struct usock *usock_get(struct nx_stub *s, int server)
+{
+	int slot = s->pool_next[server];
+	struct usock *u = s->pool[server][slot];
+	if (u)
+		return u;
+	const struct nx_nameserver *up = &s->o.upstream[server];
 	struct sockaddr_storage ss;
 	socklen_t sl = to_sockaddr(up, &ss);
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = socket(up->addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (f->fd < 0)
+	u = malloc(sizeof *u);
+	int fd = u ? socket(up->addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl)) {
+		if (fd >= 0)
+			close(fd);
+		free(u);
+		return NULL;
+	}
+	grow_rcvbuf(fd); /* a batch's replies come back together */
+	*u = (struct usock){.fd = fd, .server = server};
+	s->pool[server][slot] = u;
+	return u;
+}
+
+/* f leaves its socket and its id (between tries, or when done). */
+static void forward_unbind(struct nx_stub *s, struct forward *f)
+{
+	if (!f->sock)
+		return;
+	s->by_id[f->id] = NULL;
+	f->sock->inflight--;
+	f->sock = NULL;
+}
+
+static void forward_close(struct nx_stub *s, int i)
+{
+	struct forward *f = s->fw[i];
+	for (int k = 0; f->held && k < s->ntx; k++) /* answered before it was sent: a forgery */
+		if (s->tx[k] == f)
+			s->tx[k] = s->tx[--s->ntx];
+	forward_unbind(s, f);
+	free(f);
+	s->fw[i] = s->fw[--s->nfw];
+	if (i < s->nfw)
+		s->fw[i]->slot = i;
+}
+
+/* Holds f's query for its upstream with a fresh id, sent at the next
+ * flush; false on a local error (no socket). */
+static bool forward_send(struct nx_stub *s, struct forward *f)
+{
+	forward_unbind(s, f);
+	struct usock *u = usock_get(s, f->server);
+	if (!u || (!f->held && s->ntx >= TX_MAX))
 		return false;
-	f->id = nx_random_id();
+	f->id = fresh_id(s);
+	f->id_wire[0] = (unsigned char)(f->id >> 8);
+	f->id_wire[1] = (unsigned char)f->id;
 	f->until_ms = nx_now_ms() + UPSTREAM_TRY_MS;
-	struct request *r = f->req;
-	unsigned char saved[2] = {r->msg[0], r->msg[1]};
-	r->msg[0] = (unsigned char)(f->id >> 8);
-	r->msg[1] = (unsigned char)f->id;
-	bool sent = !connect(f->fd, (struct sockaddr *)&ss, sl) &&
-		    send(f->fd, r->msg, r->len, MSG_NOSIGNAL) == (ssize_t)r->len;
-	memcpy(r->msg, saved, 2);
-	return sent;
+	f->sock = u;
+	if (!f->held) /* held already: it goes out once, with this id and socket */
+		s->tx[s->ntx++] = f;
+	f->held = true;
+	u->inflight++;
+	s->by_id[f->id] = f;
+	if (++u->uses >= SOCKET_USES)
+		usock_retire(s, u);
+	return true;
+}
+
+/* Sends the held queries, one sendmmsg per run of them on one socket. A
+ * query the kernel refuses (say, an ICMP error from before) ends its try
+ * at once and retires its socket. Then each pool used moves to its next
+ * slot, so that the next batch goes out from another port. */
+static bool flush_queries(struct nx_stub *s)
+{
+	bool failed = false;
+	struct mmsghdr m[UDP_BATCH];
+	struct iovec iov[UDP_BATCH][2];
+	bool used[NX_STUB_MAXUPSTREAM] = {false};
+	for (int i = 0; i < s->ntx;) {
+		struct usock *u = s->tx[i]->sock;
+		int n = 0;
+		while (i + n < s->ntx && n < UDP_BATCH && s->tx[i + n]->sock == u) {
+			struct forward *f = s->tx[i + n];
+			iov[n][0] = (struct iovec){f->id_wire, 2};
+			iov[n][1] = (struct iovec){f->req->msg + 2, f->req->len - 2};
+			m[n] = (struct mmsghdr){.msg_hdr = {.msg_iov = iov[n], .msg_iovlen = 2}};
+			n++;
+		}
+		int sent = sendmmsg(u->fd, m, (unsigned)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (sent <= 0) {
+			sent = 1;
+			failed = true;
+			s->tx[i]->until_ms = 0;
+			usock_retire(s, u);
+		}
+		for (int k = 0; k < sent; k++)
+			s->tx[i + k]->held = false;
+		used[u->server] = true;
+		i += sent;
+	}
+	s->ntx = 0;
+	for (int u = 0; u < NX_STUB_MAXUPSTREAM; u++)
+		if (used[u])
+			s->pool_next[u] = (s->pool_next[u] + 1) % POOL_SOCKETS;
+	return failed;
+}
+
+/* Sends the replies held while a batch from an upstream was handled, one
+ * sendmmsg per run of them on one listening socket. A full socket buffer
+ * drops the rest, as a network would: their clients ask again. */
+static void flush_replies(struct nx_stub *s)
+{
+	struct mmsghdr m[UDP_BATCH];
+	for (int i = 0; i < s->nreplies;) {
+		int n = 0, fd = s->replies[i].fd;
+		for (; i + n < s->nreplies && s->replies[i + n].fd == fd; n++) {
+			struct held_reply *h = &s->replies[i + n];
+			m[n] = (struct mmsghdr){.msg_hdr = {.msg_name = &h->peer, .msg_namelen = h->peerlen,
+							    .msg_iov = &h->iov, .msg_iovlen = 1}};
+		}
+		sendmmsg(fd, m, (unsigned)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		i += n;
+	}
+	s->nreplies = 0;
 }
 
 static void forward(struct nx_stub *s, struct request *r)
@@ -457,7 +670,7 @@ static void forward(struct nx_stub *s, struct request *r)
 		finish(s, r);
 		return;
 	}
-	*f = (struct forward){.fd = -1, .req = r, .server = s->preferred};
+	*f = (struct forward){.req = r, .server = s->preferred, .slot = s->nfw};
 	s->fw[s->nfw++] = f;
 	/* A socket that fails at once (no route) is a try spent on the next server. */
 	while (!forward_send(s, f) && ++f->tries < UPSTREAM_TRIES)
@@ -465,10 +678,7 @@ static void forward(struct nx_stub *s, struct request *r)
 	if (f->tries >= UPSTREAM_TRIES) {
 		reply_error(s, r, NX_RCODE_SERVFAIL);
 		finish(s, r);
-		s->fw[s->nfw - 1] = NULL;
-		close(f->fd);
-		free(f);
-		s->nfw--;
+		forward_close(s, f->slot);
 	}
 }
 
@@ -813,26 +1023,52 @@ static void relay(struct nx_stub *s, struct request *r, unsigned char *reply, si
 	finish(s, r);
 }
 
-static void on_forward(struct nx_stub *s, int i)
+/* Replies on u: each is matched by its id to a forward, which must be
+ * on u (so from its upstream) and carry its question; others are dropped
+ * (late, or forged). */
+/* The batch's headers, each datagram up to size bytes, the sender's
+ * address kept when peers. */
+static void rx_prepare(struct nx_stub *s, size_t size, bool peers)
 {
-	struct forward *f = s->fw[i];
 	for (int k = 0; k < UDP_BATCH; k++) {
-		ssize_t n = recv(f->fd, s->buf, sizeof s->buf, MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			return;
-		if (n < 0) { /* ICMP unreachable: this try is over, the next at once */
-			f->until_ms = 0;
-			return;
-		}
-		if (!nx_stub_reply_matches(s->buf, (size_t)n, f->id, &f->req->q))
-			continue; /* not the reply (late, or forged): keep waiting */
-		struct request *r = f->req;
-		f->req = NULL;
-		s->preferred = f->server;
-		forward_close(s, i);
-		relay(s, r, s->buf, (size_t)n);
+		s->rx_iov[k] = (struct iovec){s->rx + (size_t)k * RX_SIZE, size};
+		s->rx_msg[k].msg_hdr = (struct msghdr){
+			.msg_name = peers ? &s->rx_peer[k] : NULL,
+			.msg_namelen = peers ? sizeof s->rx_peer[k] : 0,
+			.msg_iov = &s->rx_iov[k],
+			.msg_iovlen = 1,
+		};
+	}
+}
+
+static void on_usock(struct nx_stub *s, struct usock *u)
+{
+	rx_prepare(s, RX_SIZE, false);
+	int n = recvmmsg(u->fd, s->rx_msg, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		/* ICMP unreachable: every try on u is over, the next at once */
+		for (int i = 0; i < s->nfw; i++)
+			if (s->fw[i]->sock == u)
+				s->fw[i]->until_ms = 0;
+		usock_retire(s, u);
 		return;
 	}
+	s->replies_held = true;
+	for (int k = 0; k < n; k++) {
+		unsigned char *msg = s->rx_iov[k].iov_base;
+		size_t len = s->rx_msg[k].msg_len;
+		if (len < 2 || (s->rx_msg[k].msg_hdr.msg_flags & MSG_TRUNC))
+			continue;
+		struct forward *f = s->by_id[msg[0] << 8 | msg[1]];
+		if (!f || f->sock != u || !nx_stub_reply_matches(msg, len, f->id, &f->req->q))
+			continue;
+		struct request *r = f->req;
+		s->preferred = f->server;
+		forward_close(s, f->slot);
+		relay(s, r, msg, len);
+	}
+	s->replies_held = false;
+	flush_replies(s);
 }
 
 /* ---- clients' messages ---- */
@@ -881,15 +1117,13 @@ static void on_query(struct nx_stub *s, enum transport t, int fd, const struct s
 
 static void on_udp(struct nx_stub *s, int fd)
 {
-	for (int k = 0; k < UDP_BATCH; k++) {
-		struct sockaddr_storage peer;
-		socklen_t pl = sizeof peer;
-		ssize_t n = recvfrom(fd, s->buf, NX_STUB_QUERY_MAX + 1, MSG_DONTWAIT,
-				     (struct sockaddr *)&peer, &pl);
-		if (n < 0)
-			return;
-		if (n <= NX_STUB_QUERY_MAX)
-			on_query(s, T_UDP, fd, &peer, pl, -1, s->buf, (size_t)n);
+	rx_prepare(s, NX_STUB_QUERY_MAX + 1, true);
+	int n = recvmmsg(fd, s->rx_msg, UDP_BATCH, MSG_DONTWAIT, NULL);
+	for (int k = 0; k < n; k++) {
+		size_t len = s->rx_msg[k].msg_len;
+		if (len <= NX_STUB_QUERY_MAX && !(s->rx_msg[k].msg_hdr.msg_flags & MSG_TRUNC))
+			on_query(s, T_UDP, fd, &s->rx_peer[k], s->rx_msg[k].msg_hdr.msg_namelen, -1,
+				 s->rx_iov[k].iov_base, len);
 	}
 }
 
@@ -976,6 +1210,7 @@ static void on_conn_write(struct nx_stub *s, struct conn *c)
 static int64_t expire(struct nx_stub *s, int64_t now)
 {
 	int64_t next = now + POLL_MAX_MS;
+	usock_sweep(s, false);
 	for (int i = 0; i < s->nfw; i++) {
 		struct forward *f = s->fw[i];
 		if (f->until_ms > now) {
@@ -1038,11 +1273,17 @@ static void shutdown_stub(struct nx_stub *s)
 	struct job *j;
 	while (read(s->job_pipe[0], &j, sizeof j) == sizeof j)
 		job_done(s, j);
+	s->ntx = 0; /* never sent */
 	for (int i = s->nfw - 1; i >= 0; i--) {
 		struct request *r = s->fw[i]->req;
 		forward_close(s, i);
 		free(r);
 	}
+	for (int u = 0; u < NX_STUB_MAXUPSTREAM; u++)
+		for (int k = 0; k < POOL_SOCKETS; k++)
+			if (s->pool[u][k])
+				usock_retire(s, s->pool[u][k]);
+	usock_sweep(s, true);
 	while (s->waits.head) {
 		struct nx_pending *p = s->waits.head;
 		for (struct request *r = p->waiters, *next; r; r = next) {
@@ -1072,7 +1313,12 @@ int nx_stub_run(struct nx_stub *s)
 	notify_ready();
 	bool stop = false;
 	while (!stop) {
+		/* Queries held by the last turn go out before expire() looks at
+		 * their tries, and those it tries again right after it. */
+		bool failed = flush_queries(s);
 		int64_t wait_ms = expire(s, nx_now_ms());
+		if (flush_queries(s) || failed)
+			wait_ms = 0;
 		struct pollfd *p = s->pfd;
 		int n = 0;
 		p[n++] = (struct pollfd){sig_pipe[0], POLLIN, 0};
@@ -1090,8 +1336,17 @@ int nx_stub_run(struct nx_stub *s)
 			p[n++] = (struct pollfd){ev ? c->fd : -1, ev, 0};
 		}
 		int fw_at = n;
-		for (int i = 0; i < s->nfw; i++)
-			p[n++] = (struct pollfd){s->fw[i]->fd, POLLIN, 0};
+		for (int u = 0; u < s->o.nupstream; u++)
+			for (int k = 0; k < POOL_SOCKETS; k++)
+				if (s->pool[u][k]) {
+					s->polled[n] = s->pool[u][k];
+					p[n++] = (struct pollfd){s->pool[u][k]->fd, POLLIN, 0};
+				}
+		for (struct usock *u = s->retired; u; u = u->next) {
+			s->polled[n] = u;
+			p[n++] = (struct pollfd){u->fd, POLLIN, 0};
+		}
+		int fw_end = n;
 		if (poll(p, (nfds_t)n, (int)(wait_ms > 0 ? wait_ms : 0)) < 0 && errno != EINTR) {
 			nx_log(NX_LOG_ERROR, "stub: poll: %s", strerror(errno));
 			break;
@@ -1100,12 +1355,11 @@ int nx_stub_run(struct nx_stub *s)
 			stop = true;
 			continue;
 		}
-		/* Forwards first, from the end: closing one moves the last
-		 * (already seen) into its place, so every index below still
-		 * holds the socket polled there. Nothing here adds one. */
-		for (int i = s->nfw - 1; i >= 0; i--)
-			if (p[fw_at + i].revents)
-				on_forward(s, i);
+		/* Upstreams' replies first. A socket polled here stays open
+		 * until the next turn's sweep, whatever is retired meanwhile. */
+		for (int i = fw_at; i < fw_end; i++)
+			if (p[i].revents)
+				on_usock(s, s->polled[i]);
 		if (p[1].revents) {
 			struct job *j;
 			while (read(s->job_pipe[0], &j, sizeof j) == sizeof j)

@@ -15,6 +15,10 @@
  *   wrongid    the table's answer with another message id
  *   slow=MS    waits MS milliseconds, then the table's answer
  *   tc         over UDP an empty reply with TC set, over TCP the answer
+ *   decoy      over UDP, before the table's answer, two replies from the
+ *              same address a resolver must ignore: the answer with
+ *              another id, then with the right id and another question
+ *              (its first letter changed)
  *   upref      a referral to ZONE itself, not AA: no answer, ZONE's NS
  *              (ns.ZONE) in the authority section and this server's own
  *              address as its glue; what a lame server that has only the
@@ -57,12 +61,13 @@
 #define UDP_LIMIT 512
 #define TTL 60
 
-enum mode { GOOD, BLACKHOLE, GARBAGE, REFUSED, SERVFAIL, LAME, WRONGID, SLOW, TC, UPREF };
+enum mode { GOOD, BLACKHOLE, GARBAGE, REFUSED, SERVFAIL, LAME, WRONGID, SLOW, TC, UPREF, DECOY };
 
 static const char *const mode_names[] = {
 	[GOOD] = "good", [BLACKHOLE] = "blackhole", [GARBAGE] = "garbage",
 	[REFUSED] = "refused", [SERVFAIL] = "servfail", [LAME] = "lame",
 	[WRONGID] = "wrongid", [SLOW] = "slow", [TC] = "tc", [UPREF] = "upref",
+	[DECOY] = "decoy",
 };
 
 struct record {
@@ -464,6 +469,14 @@ static void *udp_slow_reply(void *arg)
 	struct udp_job *j = arg;
 	unsigned char out[MAXMSG];
 	size_t n = respond(&j->q, true, out, sizeof out);
+	if (n && mode == DECOY && n > 13) {
+		out[0] ^= 0x5a; /* another id */
+		sendto(udp_fd, out, n, 0, (struct sockaddr *)&j->from, j->fromlen);
+		out[0] ^= 0x5a;
+		out[13] ^= 0x01; /* the first letter of the question's name */
+		sendto(udp_fd, out, n, 0, (struct sockaddr *)&j->from, j->fromlen);
+		out[13] ^= 0x01;
+	}
 	if (n)
 		sendto(udp_fd, out, n, 0, (struct sockaddr *)&j->from, j->fromlen);
 	free(j);
