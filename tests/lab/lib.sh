@@ -150,6 +150,17 @@ require_lib() {
 	fi
 }
 
+# require_built TOOL...: fails the test when a lab tool is not built.
+require_built() {
+	local tool
+	for tool in "$@"; do
+		if [ ! -x "$tool" ]; then
+			fail "$tool not built (make)"
+			return 1
+		fi
+	done
+}
+
 # run_tests FUNCTION...: runs each test in a subshell, in order (tests in one file share the lab).
 run_tests() {
 	local t rc start status file=${0##*/} failed=0 level err=0

@@ -8,16 +8,9 @@ NXRETRY_BIN=${LIB_FILE%/*}/nxretry
 DNSQ=$(dirname "$GAI")/dnsq
 readonly STUB_READY_MS=5000
 
-# require_stub: fails the test when the nxretry program or dnsq is not built, skips it when this
-# nxretry has no --serve (the stub resolver is not in this build).
+# require_stub: fails the test when the nxretry program or dnsq is not built.
 require_stub() {
-	local tool
-	for tool in "$NXRETRY_BIN" "$DNSQ"; do
-		if [ ! -x "$tool" ]; then
-			fail "$tool not built (make)"
-			return 1
-		fi
-	done
+	require_built "$NXRETRY_BIN" "$DNSQ"
 }
 
 # stub_listening ADDR PORT: a UDP and a TCP socket listen on ADDR:PORT.

@@ -22,11 +22,7 @@ if nm -D "$LIB_FILE" 2>/dev/null | grep -qw __tsan_init; then JUMPS=50; fi
 readonly JUMPS
 
 require_hostile() {
-	require_lib
-	if [ ! -x "$HOSTILE" ]; then
-		fail "$HOSTILE not built (make)"
-		return 1
-	fi
+	require_lib && require_built "$HOSTILE"
 }
 
 # A configuration file the engine accepts.

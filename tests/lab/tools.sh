@@ -11,14 +11,7 @@ FAULT_PIDS=()
 
 # require_tools: fails the test when the lab tools are not built.
 require_tools() {
-	require_lib
-	local tool
-	for tool in "$THREADS" "$FAULTDNS"; do
-		if [ ! -x "$tool" ]; then
-			fail "$tool not built (make)"
-			return 1
-		fi
-	done
+	require_lib && require_built "$THREADS" "$FAULTDNS"
 }
 
 # fault_start ADDR:PORT MODE [NAME=ADDRESS...]: a faultdns answering as MODE, in the background until
