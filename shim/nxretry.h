@@ -269,6 +269,7 @@ struct nx_config {
 	enum nx_mode mode;
 	enum nx_level log;
 	struct nx_backoff backoff;
+	bool backoff_max_given; /* the file set backoff.max (the stub's default is its own) */
 	struct nx_zone zones[NX_MAXZONES];
 	int nzones;
 	/* The recursive resolvers discovery asks; none: /etc/resolv.conf's.

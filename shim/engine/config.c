@@ -229,9 +229,10 @@ static int read_backoff(const struct reader *r, const config_setting_t *g)
 		int rc;
 		if (!strcmp(key, "initial"))
 			rc = get_seconds(r, s, 0.001, 60, &b->initial);
-		else if (!strcmp(key, "max"))
+		else if (!strcmp(key, "max")) {
 			rc = get_seconds(r, s, 0.001, 600, &b->max);
-		else if (!strcmp(key, "factor"))
+			r->c->backoff_max_given = true;
+		} else if (!strcmp(key, "factor"))
 			rc = get_seconds(r, s, 1, 10, &b->factor);
 		else if (!strcmp(key, "jitter"))
 			rc = get_seconds(r, s, 0, 1, &b->jitter);

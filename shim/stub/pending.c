@@ -9,7 +9,10 @@
 
 void nx_pending_key(const struct nx_question *q, char key[NX_KEYMAX])
 {
-	snprintf(key, NX_KEYMAX, "%s/%u/%u/%d", q->name, q->qtype, q->qclass, q->do_bit);
+	if (q->qtype == NX_T_A || q->qtype == NX_T_AAAA)
+		snprintf(key, NX_KEYMAX, "%s/addr", q->name);
+	else
+		snprintf(key, NX_KEYMAX, "%s/%u", q->name, q->qtype);
 }
 
 struct nx_pending *nx_pending_find(struct nx_pending_table *t, const char *key)

@@ -3,7 +3,8 @@
  * The request's path, one file per step:
  *   server.c   the sockets: clients' UDP and TCP in, upstreams' out, one
  *              poll loop; what a question becomes (relay, bypass, wait)
- *   pending.c  one wait per question, shared by every client asking it
+ *   pending.c  one wait per name and type (A and AAAA: one), shared by
+ *              every client asking it
  *   wire.c     the messages: a query read, an answer or an error built
  */
 #ifndef NXRETRY_STUB_H
@@ -96,9 +97,12 @@ bool nx_stub_reply_matches(const unsigned char *msg, size_t len, uint16_t id,
 int nx_stub_reply_rcode(const unsigned char *msg, size_t len, uint16_t qtype, bool *has_type);
 
 /* ---- pending.c ---- */
-/* One wait per question: (name in lower case, type, class, DO). Its
- * waiters are the server's (opaque here); the table only says who asks
- * what, and never holds more than its capacity. */
+/* One wait per engine lookup: (name in lower case, type), A and AAAA
+ * being one lookup of both (a client's pair of questions, and Route 53's
+ * four servers asked once a round for the two). Only class IN is waited
+ * for, and DO does not change what the engine answers. Its waiters are
+ * the server's (opaque here); the table only says who asks what, and
+ * never holds more than its capacity. */
 struct nx_pending {
 	struct nx_pending *next;
 	char key[NX_KEYMAX];

@@ -2,7 +2,7 @@
 # nxretry --serve, the stub resolver, on 127.0.0.1:53 in front of the lab's Unbound: stale names
 # under the zone bypassed (A, AAAA, a CNAME chain), other answers relayed as Unbound gave them, a
 # name that never appears NXDOMAIN soon after the deadline, one authority wait for a question asked
-# twice, malformed queries answered or dropped, and SIGTERM within a second.
+# twice and for a name's A and AAAA, malformed queries answered or dropped, and SIGTERM within a second.
 # lab timeout: 150
 set -euo pipefail
 # shellcheck source=tests/lab/lib.sh
@@ -75,8 +75,9 @@ test_stale_names_bypassed() {
 	expect_eq "flags" ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1" \
 		"$(grep '^;; flags' <<<"$out")"
 	expect_eq "record" "FrEsH.LaB.TeSt.		300	IN	A	192.0.2.61" "$(grep -v '^;' <<<"$out" | grep .)"
-	# One line per bypass: A and AAAA; the third question is the engine's memo.
-	expect_eq "one bypass line per lookup" 2 "$(grep -c 'fresh.lab.test: stale negative answer bypassed' "$STUB_LOG")"
+	# One line per bypass: A and AAAA are one lookup of both types, whose outcome the engine's memo
+	# keeps for the AAAA question and the third.
+	expect_eq "one bypass line per lookup" 1 "$(grep -c 'fresh.lab.test: stale negative answer bypassed' "$STUB_LOG")"
 	stop_stub
 }
 
@@ -133,6 +134,27 @@ test_retry_joins_wait() {
 	expect_eq "first client" "NOERROR 192.0.2.63" "$(cat "$a")"
 	expect_eq "second client" "NOERROR 192.0.2.63" "$(cat "$b")"
 	expect_eq "one wait for both" 1 "$(grep -c 'joined.lab.test: stale negative answer bypassed' "$STUB_LOG")"
+	rm -f "$a" "$b"
+	stop_stub
+}
+
+# A client's A and AAAA questions for one name are one engine lookup of both types: one wait, one
+# bypass line, and each question answered from it (the AAAA one with no data: the name has only A).
+test_address_pair_one_wait() {
+	start_stub
+	cache_denial pair.lab.test
+	local a b
+	a=$(mktemp) b=$(mktemp)
+	ask pair.lab.test A >"$a" &
+	local pa=$!
+	ask pair.lab.test AAAA >"$b" &
+	local pb=$!
+	sleep 1
+	"$DNSLAB" add pair.lab.test A 192.0.2.64
+	wait "$pa" "$pb"
+	expect_eq "A" "NOERROR 192.0.2.64" "$(cat "$a")"
+	expect_eq "AAAA: the name has none" "NOERROR" "$(cat "$b")"
+	expect_eq "one wait for both" 1 "$(grep -c 'pair.lab.test: stale negative answer bypassed' "$STUB_LOG")"
 	rm -f "$a" "$b"
 	stop_stub
 }
@@ -430,4 +452,5 @@ test_discovery_through_upstreams() {
 }
 
 run_tests test_first_mode test_stale_names_bypassed test_others_relayed test_absent_ends_nxdomain test_retry_joins_wait \
+	test_address_pair_one_wait \
 	test_held_copies test_tcp_pipelined test_bounds test_many_waits_memory test_upstream_failover test_command_line test_discovery_through_upstreams test_malformed test_sigterm

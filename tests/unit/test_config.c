@@ -72,6 +72,7 @@ static void assert_config_equal(const struct nx_config *got, const struct nx_con
 	assert_double_exact(got->backoff.max, want->backoff.max);
 	assert_double_exact(got->backoff.factor, want->backoff.factor);
 	assert_double_exact(got->backoff.jitter, want->backoff.jitter);
+	assert_int_equal(got->backoff_max_given, want->backoff_max_given);
 	assert_int_equal(got->nzones, want->nzones);
 	for (int i = 0; i < want->nzones; i++) {
 		const struct nx_zone *g = &got->zones[i], *w = &want->zones[i];
@@ -110,6 +111,7 @@ static void want_full(struct nx_config *c)
 	c->mode = NX_MODE_FIRST;
 	c->log = NX_LOG_DEBUG;
 	c->backoff = (struct nx_backoff){.initial = 0.2, .max = 2, .factor = 1.5, .jitter = 0};
+	c->backoff_max_given = true;
 	add_zone(c, "example.com");
 	struct nx_zone *z = add_zone(c, "dev.example.net");
 	server(&z->servers[z->nservers++], "192.0.2.1", 53);

@@ -435,31 +435,38 @@ static void test_pending(void **state)
 	(void)state;
 	struct nx_pending_table t = {.capacity = 3};
 	char a[NX_KEYMAX], a_upper[NX_KEYMAX], aaaa[NX_KEYMAX], a_do[NX_KEYMAX], b[NX_KEYMAX];
+	char txt[NX_KEYMAX], mx[NX_KEYMAX];
 	key_of("a.example", NX_T_A, false, a);
 	key_of("A.EXAMPLE", NX_T_A, false, a_upper);
 	key_of("a.example", NX_T_AAAA, false, aaaa);
 	key_of("a.example", NX_T_A, true, a_do);
 	key_of("b.example", NX_T_A, false, b);
+	key_of("a.example", NX_T_TXT, false, txt);
+	key_of("a.example", NX_T_MX, false, mx);
 	assert_string_equal(a, a_upper); /* one wait whatever the letter case */
-	assert_string_not_equal(a, aaaa);
-	assert_string_not_equal(a, a_do);
+	assert_string_equal(a, aaaa);    /* one lookup for both address types */
+	assert_string_equal(a, a_do);    /* the engine's answer is the same with DO */
+	assert_string_not_equal(a, txt);
+	assert_string_not_equal(txt, mx);
+	assert_string_not_equal(a, b);
 	assert_null(nx_pending_find(&t, a));
 	struct nx_pending *pa = nx_pending_add(&t, a);
 	assert_non_null(pa);
 	assert_ptr_equal(nx_pending_find(&t, a_upper), pa);
-	struct nx_pending *p4 = nx_pending_add(&t, aaaa), *pd = nx_pending_add(&t, a_do);
-	assert_non_null(p4);
-	assert_non_null(pd);
+	assert_ptr_equal(nx_pending_find(&t, aaaa), pa);
+	struct nx_pending *pt = nx_pending_add(&t, txt), *pm = nx_pending_add(&t, mx);
+	assert_non_null(pt);
+	assert_non_null(pm);
 	assert_null(nx_pending_add(&t, b)); /* full at its capacity */
 	assert_int_equal(t.count, 3);
-	nx_pending_remove(&t, p4);
-	assert_null(nx_pending_find(&t, aaaa));
+	nx_pending_remove(&t, pt);
+	assert_null(nx_pending_find(&t, txt));
 	assert_ptr_equal(nx_pending_find(&t, a), pa);
-	assert_ptr_equal(nx_pending_find(&t, a_do), pd);
+	assert_ptr_equal(nx_pending_find(&t, mx), pm);
 	struct nx_pending *pb = nx_pending_add(&t, b);
 	assert_non_null(pb);
 	nx_pending_remove(&t, pa);
-	nx_pending_remove(&t, pd);
+	nx_pending_remove(&t, pm);
 	nx_pending_remove(&t, pb);
 	assert_int_equal(t.count, 0);
 	assert_null(t.head);
