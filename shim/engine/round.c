@@ -44,9 +44,12 @@ struct waiting {
 	bool bare;              /* every view of the last round with views said NODATA for
 				 * every type: the name exists without any address */
 	bool split_logged;      /* servers' disagreement said once */
-	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~23 KiB on the heap (nx_call_calloc) */
-	struct view *views;     /* [NX_MAXSERVERS] */
-	struct nx_view *weighed; /* [NX_MAXSERVERS]: the views as settle() weighs them */
+	struct nx_reply *replies; /* [3]: a round's two, and a referral; ~37 KiB on the heap (nx_call_calloc) */
+	/* [nroom], one per nameserver of the zone asked (~3.3 KiB each): a
+	 * round's scratch, sized when the authority is known (views_for). */
+	struct view *views;
+	struct nx_view *weighed; /* the views as settle() weighs them */
+	int nroom;
 };
 
 static void sleep_ms(int64_t ms)
@@ -394,10 +397,41 @@ static int64_t pause_ms(const struct waiting *g, unsigned rot, int64_t round_ms,
 	return d < left ? d : left;
 }
 
-static void zone_asked(struct nx_wait *w, const struct nx_authority *auth)
+static void views_drop(struct waiting *g)
 {
-	snprintf(w->apex, sizeof w->apex, "%s", auth->apex);
-	w->nhosts = auth->nhosts;
+	for (int i = 0; g->views && i < g->nroom; i++)
+		nx_records_drop(g->views[i].found.records);
+	nx_call_free(g->views);
+	nx_call_free(g->weighed);
+	g->views = NULL;
+	g->weighed = NULL;
+	g->nroom = 0;
+}
+
+/* Room for a view of each nameserver a round of auth asks (choose());
+ * false when there is no memory. */
+static bool views_for(struct waiting *g, const struct nx_authority *auth)
+{
+	int n = auth->nhosts < NX_MAXSERVERS ? auth->nhosts : NX_MAXSERVERS;
+	if (n <= g->nroom)
+		return true;
+	views_drop(g);
+	g->views = nx_call_calloc((size_t)n, sizeof *g->views);
+	g->weighed = nx_call_calloc((size_t)n, sizeof *g->weighed);
+	if (!g->views || !g->weighed) {
+		views_drop(g);
+		return false;
+	}
+	g->nroom = n;
+	return true;
+}
+
+/* The zone a round now asks: said to the caller, and room for its views. */
+static bool zone_asked(struct waiting *g, const struct nx_authority *auth)
+{
+	snprintf(g->w->apex, sizeof g->w->apex, "%s", auth->apex);
+	g->w->nhosts = auth->nhosts;
+	return views_for(g, auth);
 }
 
 /* Rounds with backoff until one settles the question or the deadline. */
@@ -408,7 +442,10 @@ static enum round rounds(struct waiting *g)
 	struct nx_authority auth;
 	if (nx_authority_for(q->cfg, q->zone, q->name, q->deadline_ms, &auth))
 		return ROUND_FAILED;
-	zone_asked(w, &auth);
+	if (!zone_asked(g, &auth)) {
+		g->out->why = NX_WHY_LOCAL;
+		return ROUND_FAILED;
+	}
 	int referrals = 0, silent = 0;
 	for (unsigned rot = 0;; rot++) {
 		struct nx_reply *referral = &g->replies[2];
@@ -430,7 +467,10 @@ static enum round rounds(struct waiting *g)
 				return ROUND_FAILED;
 			}
 			nx_log(NX_LOG_DEBUG, "%s: delegated to %s", q->name, auth.apex);
-			zone_asked(w, &auth);
+			if (!zone_asked(g, &auth)) {
+				g->out->why = NX_WHY_LOCAL;
+				return ROUND_FAILED;
+			}
 			continue; /* at once: a referral is progress, not a miss */
 		case ROUND_REFUSED:
 			nx_log(NX_LOG_WARN,
@@ -471,17 +511,11 @@ void nx_wait_for(const struct nx_query *q, struct nx_wait *w, struct nx_found *o
 	w->links = q->links;
 	struct waiting g = {.q = q, .w = w, .out = out, .query_ms = (int)(q->cfg->query_timeout * 1000)};
 	g.replies = nx_call_calloc(3, sizeof *g.replies);
-	g.views = nx_call_calloc(NX_MAXSERVERS, sizeof *g.views);
-	g.weighed = nx_call_calloc(NX_MAXSERVERS, sizeof *g.weighed);
-	bool room = g.replies && g.views && g.weighed;
-	enum round r = room ? rounds(&g) : ROUND_FAILED;
-	if (!room)
+	enum round r = g.replies ? rounds(&g) : ROUND_FAILED;
+	if (!g.replies)
 		out->why = NX_WHY_SKIPPED;
 	nx_call_free(g.replies);
-	for (int i = 0; g.views && i < NX_MAXSERVERS; i++)
-		nx_records_drop(g.views[i].found.records);
-	nx_call_free(g.views);
-	nx_call_free(g.weighed);
+	views_drop(&g);
 	static const enum nx_outcome outcome[] = {
 		[ROUND_FOUND] = NX_OUT_FOUND,   [ROUND_NODATA] = NX_OUT_NODATA,
 		[ROUND_ABSENT] = NX_OUT_ABSENT, [ROUND_CNAME] = NX_OUT_ALIAS,
