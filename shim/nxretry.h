@@ -467,6 +467,7 @@ struct nx_found {
 	char aliases[NX_MAXCHAIN][NX_NAMEMAX];
 	int naliases;
 	uint32_t ttl; /* FOUND: the TTL of the records used, as the authority gave it */
+	uint32_t age; /* seconds since the servers gave it (a memo's): the stub's TTLs count down by it */
 	/* FOUND by nx_lookup_type: the records (a reference, nx_records_drop
 	 * it); NULL for addresses */
 	struct nx_records *records;

@@ -1,7 +1,8 @@
 /* Outcomes kept beyond the lookup that found them: an answer while its
- * TTL lasts (at most 300 s), a name still absent at its deadline and a
- * zone whose servers never answered for fail_fast. Lookups in flight are
- * flight.c's; what a flight finds comes here when it lands. */
+ * TTL lasts (at most 300 s; recalled with its age, so TTLs count down), a
+ * name still absent at its deadline and a zone whose servers never
+ * answered for fail_fast. Lookups in flight are flight.c's; what a flight
+ * finds comes here when it lands. */
 #include "nxretry.h"
 
 #include <pthread.h>
@@ -14,7 +15,7 @@
 struct memo {
 	struct memo *next;
 	char key[NX_KEYMAX];
-	int64_t until_ms;
+	int64_t kept_ms, until_ms;
 	struct nx_found found;
 };
 
@@ -55,6 +56,7 @@ bool nx_memo_recall(const char *key, struct nx_found *out)
 	for (struct memo *m = memos; m && !found; m = m->next)
 		if (m->until_ms > now && !strcmp(m->key, key)) {
 			*out = m->found;
+			out->age += (uint32_t)((now - m->kept_ms) / 1000);
 			nx_records_hold(out->records);
 			found = true;
 		}
@@ -73,6 +75,7 @@ void nx_memo_keep(const char *key, const struct nx_found *found, uint32_t keep_s
 	m->found = *found;
 	nx_records_hold(m->found.records);
 	int64_t now = nx_now_ms();
+	m->kept_ms = now;
 	m->until_ms = now + (int64_t)keep_s * 1000;
 	pthread_mutex_lock(&lock);
 	m->next = memos;

@@ -88,7 +88,8 @@ size_t nx_stub_error(const unsigned char *msg, size_t len, int rcode, unsigned c
 size_t nx_stub_answer(const struct nx_question *q, const struct nx_found *f, size_t max,
 		      unsigned char *out, size_t outlen);
 /* The reply from an upstream to the query that carried id and q's
- * question: header, QR=1, id, question (letters in any case). */
+ * question: header, QR=1, id, question (letters in any case); or an error
+ * (FORMERR, SERVFAIL, NOTIMP, REFUSED) with no question, relayed as it is. */
 bool nx_stub_reply_matches(const unsigned char *msg, size_t len, uint16_t id,
 			   const struct nx_question *q);
 /* The rcode of a reply, and whether its answer section has a record of

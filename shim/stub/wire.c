@@ -182,6 +182,13 @@ static bool put_head(unsigned char *out, size_t outlen, size_t *len, size_t owne
 	return true;
 }
 
+/* A TTL as it stands age seconds after the servers gave it (RFC 1035
+ * §3.2.1: it counts down in a cache; the memo keeps it no longer). */
+static uint32_t aged(uint32_t ttl, uint32_t age)
+{
+	return ttl > age ? ttl - age : 0;
+}
+
 /* The answer section: the CNAME chain from the question (owner at offset
  * 12), then the records of q's type owned by its end. Their count, or -1
  * when out is too small. */
@@ -191,7 +198,8 @@ static int put_answers(const struct nx_question *q, const struct nx_found *f, un
 	size_t owner = 12;
 	int n = 0;
 	for (int i = 0; i < f->naliases; i++, n++) {
-		if (!put_head(out, outlen, len, owner, NX_T_CNAME, f->ttl) || *len + 2 > outlen)
+		if (!put_head(out, outlen, len, owner, NX_T_CNAME, aged(f->ttl, f->age)) ||
+		    *len + 2 > outlen)
 			return -1;
 		size_t rdlen_at = *len;
 		*len += 2;
@@ -204,7 +212,7 @@ static int put_answers(const struct nx_question *q, const struct nx_found *f, un
 		return n;
 	const struct nx_records *rs = f->records;
 	for (int i = 0; rs && i < rs->n; i++, n++) {
-		if (!put_head(out, outlen, len, owner, q->qtype, rs->rr[i].ttl) ||
+		if (!put_head(out, outlen, len, owner, q->qtype, aged(rs->rr[i].ttl, f->age)) ||
 		    *len + 2 + rs->rr[i].len > outlen)
 			return -1;
 		put16(out + *len, rs->rr[i].len);
@@ -218,7 +226,8 @@ static int put_answers(const struct nx_question *q, const struct nx_found *f, un
 	for (int i = 0; i < f->naddrs; i++) {
 		if (f->addrs[i].family != family)
 			continue;
-		if (!put_head(out, outlen, len, owner, q->qtype, f->ttl) || *len + 2 + size > outlen)
+		if (!put_head(out, outlen, len, owner, q->qtype, aged(f->ttl, f->age)) ||
+		    *len + 2 + size > outlen)
 			return -1;
 		put16(out + *len, (unsigned)size);
 		memcpy(out + *len + 2, f->addrs[i].bytes, size);
@@ -286,13 +295,25 @@ static bool same_qname(const unsigned char *m, size_t len, size_t *off, const st
 	return true;
 }
 
+/* An error an upstream may send without the question (RFC 1035 §4.1.1:
+ * it could not read one). A denial or an answer always echoes it. */
+static bool bare_error(const unsigned char *m)
+{
+	int rcode = m[3] & 0xf;
+	return get16(m + 4) == 0 && (rcode == NX_RCODE_FORMERR || rcode == NX_RCODE_SERVFAIL ||
+				     rcode == NX_RCODE_NOTIMP || rcode == NX_RCODE_REFUSED);
+}
+
 bool nx_stub_reply_matches(const unsigned char *m, size_t len, uint16_t id,
 			   const struct nx_question *q)
 {
+	if (len < 12 || get16(m) != id || !(m[2] & 0x80))
+		return false;
+	if (bare_error(m))
+		return true;
 	size_t off = 12;
-	return len >= 12 && get16(m) == id && (m[2] & 0x80) && get16(m + 4) == 1 &&
-	       same_qname(m, len, &off, q) && off + 4 <= len && get16(m + off) == q->qtype &&
-	       get16(m + off + 2) == q->qclass;
+	return get16(m + 4) == 1 && same_qname(m, len, &off, q) && off + 4 <= len &&
+	       get16(m + off) == q->qtype && get16(m + off + 2) == q->qclass;
 }
 
 int nx_stub_reply_rcode(const unsigned char *m, size_t len, uint16_t qtype, bool *has_type)

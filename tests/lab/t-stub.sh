@@ -74,7 +74,15 @@ test_stale_names_bypassed() {
 	expect_eq "letter case echoed" ";FrEsH.LaB.TeSt.			IN	A" "$(grep '^;FrEsH' <<<"$out")"
 	expect_eq "flags" ";; flags: qr rd ra; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1" \
 		"$(grep '^;; flags' <<<"$out")"
-	expect_eq "record" "FrEsH.LaB.TeSt.		300	IN	A	192.0.2.61" "$(grep -v '^;' <<<"$out" | grep .)"
+	local rr ttl
+	rr=$(grep -v '^;' <<<"$out" | grep .)
+	expect_eq "record" "FrEsH.LaB.TeSt. IN A 192.0.2.61" "$(awk '{print $1, $3, $4, $5}' <<<"$rr")"
+	# The authority's TTL (300), counted down while the engine's memo keeps the answer.
+	ttl=$(awk '{print $2}' <<<"$rr")
+	expect_between "TTL" 290 301 "$ttl"
+	sleep 2.1
+	rr=$(dig @127.0.0.1 +tries=1 fresh.lab.test A +noall +answer)
+	expect_between "TTL 2.1 s later" $((ttl - 3)) $((ttl - 1)) "$(awk '{print $2}' <<<"$rr")"
 	# One line per bypass: A and AAAA are one lookup of both types, whose outcome the engine's memo
 	# keeps for the AAAA question and the third.
 	expect_eq "one bypass line per lookup" 1 "$(grep -c 'fresh.lab.test: stale negative answer bypassed' "$STUB_LOG")"
@@ -321,8 +329,8 @@ PY
 	stop_stub
 }
 
-# fake_upstream ADDR MODE: a server on ADDR:53 that never answers (silent) or answers SERVFAIL to
-# everything (servfail), until killed.
+# fake_upstream ADDR MODE: a server on ADDR:53 that never answers (silent), answers SERVFAIL to
+# everything (servfail), or FORMERR without the question (formerr), until killed.
 fake_upstream() {
 	python3 - "$1" "$2" <<'PY' &
 import socket, sys
@@ -332,6 +340,8 @@ while True:
     q, peer = s.recvfrom(4096)
     if sys.argv[2] == "servfail":
         s.sendto(q[:2] + bytes([0x81, 0x82]) + q[4:], peer)
+    elif sys.argv[2] == "formerr":  # the header alone, every count 0
+        s.sendto(q[:2] + bytes([0x81, 0x81]) + bytes(8), peer)
 PY
 	sleep 0.3
 }
@@ -371,6 +381,16 @@ test_upstream_failover() {
 	serve --upstream 127.0.0.8 --upstream "$NXLAB_RESOLVER"
 	out=$(elapsed_ask fresh-servfail.lab.test)
 	expect_eq "SERVFAIL relayed as it is, no bypass" SERVFAIL "${out% *}"
+	expect_between "at once" 0 500 "${out##* }"
+	stop_stub
+	kill "$fake"
+	# FORMERR with no question (an upstream that could not read the query): relayed at once, not
+	# taken for a stray reply and tried 3 times.
+	fake_upstream 127.0.0.8 formerr
+	fake=$!
+	serve --upstream 127.0.0.8
+	out=$(elapsed_ask www.lab.test)
+	expect_eq "a FORMERR without question relayed" FORMERR "${out% *}"
 	expect_between "at once" 0 500 "${out##* }"
 	stop_stub
 	kill "$fake"

@@ -74,14 +74,23 @@ static void test_memo_newest_of_a_key_wins(void **state)
 	nx_memo_forget("twice.lab.test/2/0/0");
 }
 
+/* Gone after its time; while kept, recalled with its age in whole seconds
+ * (the stub's TTLs count down by it). */
 static void test_memo_expires(void **state)
 {
 	(void)state;
-	struct nx_found in = found_with(5), out;
+	struct nx_found in = found_with(5), in2 = found_with(6), out;
+	in2.age = 7; /* an outcome that was a memo's already */
 	nx_memo_keep("brief.lab.test/absent", &in, 1);
+	nx_memo_keep("longer.lab.test/2/0/0", &in2, 5);
 	assert_true(nx_memo_recall("brief.lab.test/absent", &out));
+	assert_int_equal(out.age, 0);
+	assert_true(nx_memo_recall("longer.lab.test/2/0/0", &out));
+	assert_int_equal(out.age, 7);
 	util_sleep_ms(1100);
 	assert_false(nx_memo_recall("brief.lab.test/absent", &out));
+	assert_true(nx_memo_recall("longer.lab.test/2/0/0", &out));
+	assert_int_equal(out.age, 8);
 }
 
 /* A program probing many names keeps the newest 256 outcomes, no more. */

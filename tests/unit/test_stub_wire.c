@@ -276,6 +276,75 @@ static void test_answer(void **state)
 	free(r);
 }
 
+/* An answer found, TTL 42, nothing in it yet. */
+static void found_42(struct nx_found *f)
+{
+	memset(f, 0, sizeof *f);
+	f->outcome = NX_OUT_FOUND;
+	f->ttl = 42;
+}
+
+static uint32_t ttl_at(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A memo's outcome (age > 0): every TTL written is the authority's less
+ * the age, 0 once the age passes it; the chain's, the addresses' and each
+ * record's. */
+static void test_answer_aged(void **state)
+{
+	(void)state;
+	static const struct {
+		int qtype;
+		uint32_t age, want_cname, want_rr0;
+	} rows[] = {
+		{NX_T_A, 0, 42, 42},   {NX_T_A, 40, 2, 2},       {NX_T_A, 42, 0, 0},
+		{NX_T_A, 4000, 0, 0},  {NX_T_TXT, 0, 42, 100},   {NX_T_TXT, 40, 2, 60},
+		{NX_T_TXT, 99, 0, 1},  {NX_T_TXT, 1000, 0, 0},
+	};
+	static const unsigned char txt[] = {2, 'h', 'i'};
+	for (size_t k = 0; k < ARRAY_SIZE(rows); k++) {
+		struct pkt p;
+		pkt_init(&p, ID, PKT_RD, 0);
+		pkt_question(&p, "www.example", rows[k].qtype);
+		struct nx_question q;
+		assert_int_equal(nx_stub_parse_query(p.buf, p.len, &q), NX_QUERY_OK);
+		struct nx_records *rs = calloc(1, sizeof *rs);
+		struct nx_found f;
+		found_42(&f);
+		f.age = rows[k].age;
+		snprintf(f.aliases[0], sizeof f.aliases[0], "c.example");
+		f.naliases = 1;
+		if (rows[k].qtype == NX_T_A) {
+			f.addrs[0].family = AF_INET;
+			inet_pton(AF_INET, "192.0.2.1", f.addrs[0].bytes);
+			f.naddrs = 1;
+		} else {
+			rs->rr[0].ttl = 100;
+			rs->rr[0].off = 0;
+			rs->rr[0].len = sizeof txt;
+			memcpy(rs->data, txt, sizeof txt);
+			rs->used = sizeof txt;
+			rs->n = 1;
+			f.records = rs;
+		}
+		unsigned char out[NX_STUB_ANSWER_MAX];
+		size_t len = nx_stub_answer(&q, &f, 65535, out, sizeof out);
+		assert_true(len > 0);
+		struct nx_reply *r = calloc(1, sizeof *r);
+		nx_message_classify(out, len, ID, "www.example", rows[k].qtype, false, r);
+		assert_int_equal(r->status, NX_ANSWER);
+		/* The TTLs as written: the CNAME's right after the question, the record's after it. */
+		size_t cname_ttl = 12 + q.qname_len + 4 + 2 + 2 + 2;
+		size_t rr_ttl = cname_ttl + 4 + 2 + strlen("c.example") + 2 + 2 + 2 + 2;
+		assert_int_equal(ttl_at(out + cname_ttl), rows[k].want_cname);
+		assert_int_equal(ttl_at(out + rr_ttl), rows[k].want_rr0);
+		free(r);
+		free(rs);
+	}
+}
+
 /* q: a plain query for name and qtype, with an OPT (DO set) if do_bit. */
 static void parsed(const char *name, int qtype, bool do_bit, struct nx_question *q)
 {
@@ -345,9 +414,7 @@ static void test_answer_records(void **state)
 	assert_int_equal(nx_stub_parse_query(p.buf, p.len, &q), NX_QUERY_OK);
 	struct nx_records *rs = calloc(1, sizeof *rs);
 	struct nx_found f;
-	memset(&f, 0, sizeof f);
-	f.outcome = NX_OUT_FOUND;
-	f.ttl = 42;
+	found_42(&f);
 	for (int i = 0; i < t->naliases; i++)
 		snprintf(f.aliases[i], sizeof f.aliases[i], "C%d.example", i + 1);
 	f.naliases = t->naliases;
@@ -419,6 +486,20 @@ static void test_reply(void **state)
 	pkt_init(&r, 0x9999, 0, 0);
 	pkt_question(&r, "www.example", NX_T_A);
 	assert_false(nx_stub_reply_matches(r.buf, r.len, 0x9999, &q)); /* QR=0 */
+	/* An error without the question (RFC 1035 allows it; an upstream that
+	 * cannot parse the query has none to echo): matched by id alone. */
+	static const int errors[] = {PKT_RCODE_FORMERR, PKT_RCODE_SERVFAIL, PKT_RCODE_NOTIMP,
+				     PKT_RCODE_REFUSED};
+	for (size_t i = 0; i < ARRAY_SIZE(errors); i++) {
+		pkt_init(&r, 0x9999, PKT_QR, errors[i]);
+		assert_true(nx_stub_reply_matches(r.buf, r.len, 0x9999, &q));
+		assert_false(nx_stub_reply_matches(r.buf, r.len, 0x9998, &q));
+		assert_int_equal(nx_stub_reply_rcode(r.buf, r.len, NX_T_A, &has), errors[i]);
+	}
+	pkt_init(&r, 0x9999, PKT_QR, 0); /* NOERROR must carry its question */
+	assert_false(nx_stub_reply_matches(r.buf, r.len, 0x9999, &q));
+	pkt_init(&r, 0x9999, PKT_QR, PKT_RCODE_NXDOMAIN); /* so must a denial */
+	assert_false(nx_stub_reply_matches(r.buf, r.len, 0x9999, &q));
 }
 
 /* ---- pending.c ---- */
@@ -474,7 +555,7 @@ static void test_pending(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[ARRAY_SIZE(parse_cases) + ARRAY_SIZE(answer_cases) + ARRAY_SIZE(records_answer_cases) + 5];
+	static struct CMUnitTest tests[ARRAY_SIZE(parse_cases) + ARRAY_SIZE(answer_cases) + ARRAY_SIZE(records_answer_cases) + 6];
 	size_t n = 0;
 	UTIL_ADD_ROWS(tests, n, test_parse, parse_cases);
 	UTIL_ADD_TEST(tests, n, test_parse_prefixes);
@@ -483,6 +564,7 @@ int main(void)
 	UTIL_ADD_TEST(tests, n, test_answer_refuses_other_outcomes);
 	UTIL_ADD_ROWS(tests, n, test_answer_records, records_answer_cases);
 	UTIL_ADD_TEST(tests, n, test_reply);
+	UTIL_ADD_TEST(tests, n, test_answer_aged);
 	UTIL_ADD_TEST(tests, n, test_pending);
 	return UTIL_RUN("stub_wire", tests, n);
 }
