@@ -1,7 +1,9 @@
 /* The stub's sockets and the path of a question through them, in one poll
  * loop on the calling thread:
  *
- *   client (UDP or TCP) -> request -> forward (UDP to an upstream)
+ *   client (UDP or TCP) -> request -> forward (UDP to an upstream; a query
+ *        whose bytes, id aside, are those of one in flight waits for its
+ *        reply instead)
  *        -> the upstream's reply relayed, only the id restored; or, for a
  *           name under a zone the upstream denies (first mode: before it is
  *           asked), a wait (pending.c) whose job runs the engine's
@@ -44,6 +46,11 @@
 #define POOL_SOCKETS 32
 #define SOCKET_USES 1024
 #define ID_BATCH 256            /* ids drawn from the kernel's generator at once */
+/* A query that is byte for byte (id aside) one already in flight waits for
+ * that one's reply instead of going upstream again, as dnsmasq merges
+ * them: the same bytes get the same answer. At most FORWARDS_MAX wait so. */
+#define MERGE_BUCKETS 4096      /* hash buckets of the forwards in flight, by their bytes */
+#define REPLIES_HELD 256        /* replies to UDP clients sent by one flush (merged ones too) */
 /* Queries to upstreams are held until the loop's next flush, then sent by
  * one sendmmsg per socket: a batch of clients' queries takes one socket
  * (the pool's next slot), whose replies then come back to one recvmmsg.
@@ -119,6 +126,9 @@ struct forward {
 	int server, tries;
 	int64_t until_ms;        /* this try's end */
 	struct request *req;
+	struct request *merged;  /* the same query from other clients, answered with req */
+	uint32_t hash;           /* of the query's bytes after the id */
+	struct forward *hnext;   /* in its by_query bucket */
 };
 
 /* One queued reply on a TCP connection: 2-byte length and message. */
@@ -175,6 +185,8 @@ struct nx_stub {
 	struct forward *fw[FORWARDS_MAX];
 	int nfw;
 	struct forward **by_id;  /* [65536]: the forward in flight with that id */
+	struct forward *by_query[MERGE_BUCKETS];
+	int nmerged;             /* requests waiting on another's forward */
 	struct usock *pool[NX_STUB_MAXUPSTREAM][POOL_SOCKETS];
 	int pool_next[NX_STUB_MAXUPSTREAM]; /* the pool's slot the next query takes */
 	struct usock *retired;   /* out of the pools, queries still in flight on them */
@@ -196,8 +208,9 @@ struct nx_stub {
 		int fd;
 		struct sockaddr_storage peer;
 		socklen_t peerlen;
-		struct iovec iov;
-	} replies[UDP_BATCH];
+		unsigned char id[2];     /* the client's; the rest is the datagram's, unchanged */
+		struct iovec iov[2];
+	} replies[REPLIES_HELD];
 	struct nx_pending_table waits;
 	int preferred;           /* the upstream that answered last: new queries start there */
 	int tcp_jobs;
@@ -447,24 +460,32 @@ static struct conn *conn_of(struct nx_stub *s, const struct request *r)
 	return c->fd >= 0 && c->gen == r->conn_gen ? c : NULL;
 }
 
-/* Sends msg (its id set to the client's) to r's client. */
-static void send_reply(struct nx_stub *s, const struct request *r, unsigned char *msg, size_t len)
+/* Sends msg, with the client's id instead of its own, to r's client; msg
+ * itself is left as it is (merged clients share one reply). */
+static void send_reply(struct nx_stub *s, const struct request *r, const unsigned char *msg,
+		       size_t len)
 {
-	msg[0] = (unsigned char)(r->q.id >> 8);
-	msg[1] = (unsigned char)r->q.id;
-	if (r->transport == T_UDP && s->replies_held && s->nreplies < UDP_BATCH && msg >= s->rx &&
+	if (len < 2)
+		return;
+	if (r->transport == T_UDP && s->replies_held && s->nreplies < REPLIES_HELD && msg >= s->rx &&
 	    msg < s->rx + (size_t)UDP_BATCH * RX_SIZE) { /* the datagram stays until the batch is sent */
 		struct held_reply *h = &s->replies[s->nreplies++];
 		h->fd = r->udp_fd;
 		memcpy(&h->peer, &r->peer, r->peerlen);
 		h->peerlen = r->peerlen;
-		h->iov = (struct iovec){msg, len};
+		h->id[0] = (unsigned char)(r->q.id >> 8);
+		h->id[1] = (unsigned char)r->q.id;
+		h->iov[0] = (struct iovec){h->id, 2};
+		h->iov[1] = (struct iovec){(void *)(msg + 2), len - 2};
 		return;
 	}
 	if (r->transport == T_UDP) {
+		unsigned char id[2] = {(unsigned char)(r->q.id >> 8), (unsigned char)r->q.id};
+		struct iovec iov[2] = {{id, 2}, {(void *)(msg + 2), len - 2}};
+		struct msghdr m = {.msg_name = (void *)&r->peer, .msg_namelen = r->peerlen,
+				   .msg_iov = iov, .msg_iovlen = 2};
 		/* A full socket buffer drops it, as a network would: the client asks again. */
-		sendto(r->udp_fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&r->peer,
-		       r->peerlen);
+		sendmsg(r->udp_fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 		return;
 	}
 	struct conn *c = conn_of(s, r);
@@ -476,6 +497,8 @@ static void send_reply(struct nx_stub *s, const struct request *r, unsigned char
 	o->data[0] = (unsigned char)(len >> 8);
 	o->data[1] = (unsigned char)len;
 	memcpy(o->data + 2, msg, len);
+	o->data[2] = (unsigned char)(r->q.id >> 8);
+	o->data[3] = (unsigned char)r->q.id;
 	if (c->out_tail)
 		c->out_tail->next = o;
 	else
@@ -579,9 +602,48 @@ static void forward_unbind(struct nx_stub *s, struct forward *f)
 	f->sock = NULL;
 }
 
-static void forward_close(struct nx_stub *s, int i)
+/* FNV-1a of a query's bytes after its id: its bucket in by_query. */
+static uint32_t query_hash(const struct request *r)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 2; i < r->len; i++)
+		h = (h ^ r->msg[i]) * 16777619u;
+	return h;
+}
+
+static bool same_query(const struct request *a, const struct request *b)
+{
+	return a->len == b->len && !memcmp(a->msg + 2, b->msg + 2, a->len - 2);
+}
+
+/* The forward in flight with r's bytes (id aside), or NULL. */
+static struct forward *forward_of_query(struct nx_stub *s, const struct request *r, uint32_t h)
+{
+	for (struct forward *f = s->by_query[h % MERGE_BUCKETS]; f; f = f->hnext)
+		if (f->hash == h && same_query(f->req, r))
+			return f;
+	return NULL;
+}
+
+static void forward_unhash(struct nx_stub *s, struct forward *f)
+{
+	for (struct forward **pf = &s->by_query[f->hash % MERGE_BUCKETS]; *pf; pf = &(*pf)->hnext)
+		if (*pf == f) {
+			*pf = f->hnext;
+			return;
+		}
+}
+
+/* Closes f and hands back its requests, the first one's and the merged
+ * ones' (a list through next), for the caller to answer. */
+static struct request *forward_close(struct nx_stub *s, int i)
 {
 	struct forward *f = s->fw[i];
+	struct request *r = f->req;
+	r->next = f->merged;
+	for (struct request *m = f->merged; m; m = m->next)
+		s->nmerged--;
+	forward_unhash(s, f);
 	for (int k = 0; f->held && k < s->ntx; k++) /* answered before it was sent: a forgery */
 		if (s->tx[k] == f)
 			s->tx[k] = s->tx[--s->ntx];
@@ -590,6 +652,7 @@ static void forward_close(struct nx_stub *s, int i)
 	s->fw[i] = s->fw[--s->nfw];
 	if (i < s->nfw)
 		s->fw[i]->slot = i;
+	return r;
 }
 
 /* Holds f's query for its upstream with a fresh id, sent at the next
@@ -659,13 +722,13 @@ static bool flush_queries(struct nx_stub *s)
  * drops the rest, as a network would: their clients ask again. */
 static void flush_replies(struct nx_stub *s)
 {
-	struct mmsghdr m[UDP_BATCH];
+	struct mmsghdr m[REPLIES_HELD];
 	for (int i = 0; i < s->nreplies;) {
 		int n = 0, fd = s->replies[i].fd;
 		for (; i + n < s->nreplies && s->replies[i + n].fd == fd; n++) {
 			struct held_reply *h = &s->replies[i + n];
 			m[n] = (struct mmsghdr){.msg_hdr = {.msg_name = &h->peer, .msg_namelen = h->peerlen,
-							    .msg_iov = &h->iov, .msg_iovlen = 1}};
+							    .msg_iov = h->iov, .msg_iovlen = 2}};
 		}
 		sendmmsg(fd, m, (unsigned)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		i += n;
@@ -675,6 +738,14 @@ static void flush_replies(struct nx_stub *s)
 
 static void forward(struct nx_stub *s, struct request *r)
 {
+	uint32_t h = query_hash(r);
+	struct forward *same = s->nmerged < FORWARDS_MAX ? forward_of_query(s, r, h) : NULL;
+	if (same) {
+		r->next = same->merged;
+		same->merged = r;
+		s->nmerged++;
+		return;
+	}
 	struct forward *f = s->nfw < FORWARDS_MAX ? malloc(sizeof *f) : NULL;
 	if (!f) {
 		limited(s, LIMIT_FORWARDS, "%d queries in flight to the upstreams: a new one is "
@@ -682,15 +753,17 @@ static void forward(struct nx_stub *s, struct request *r)
 		finish(s, r);
 		return;
 	}
-	*f = (struct forward){.req = r, .server = s->preferred, .slot = s->nfw};
+	*f = (struct forward){.req = r, .server = s->preferred, .slot = s->nfw, .hash = h};
 	s->fw[s->nfw++] = f;
+	f->hnext = s->by_query[h % MERGE_BUCKETS];
+	s->by_query[h % MERGE_BUCKETS] = f;
 	/* A socket that fails at once (no route) is a try spent on the next server. */
 	while (!forward_send(s, f) && ++f->tries < UPSTREAM_TRIES)
 		f->server = (f->server + 1) % s->o.nupstream;
 	if (f->tries >= UPSTREAM_TRIES) {
+		forward_close(s, f->slot); /* nothing merged yet: r alone */
 		reply_error(s, r, NX_RCODE_SERVFAIL);
 		finish(s, r);
-		forward_close(s, f->slot);
 	}
 }
 
@@ -1067,10 +1140,12 @@ static void on_usock(struct nx_stub *s, struct usock *u)
 		struct forward *f = s->by_id[msg[0] << 8 | msg[1]];
 		if (!f || f->sock != u || !nx_stub_reply_matches(msg, len, f->id, &f->req->q))
 			continue;
-		struct request *r = f->req;
 		s->preferred = f->server;
-		forward_close(s, f->slot);
-		relay(s, r, msg, len);
+		for (struct request *r = forward_close(s, f->slot), *next; r; r = next) {
+			next = r->next;
+			r->next = NULL;
+			relay(s, r, msg, len);
+		}
 	}
 	s->replies_held = false;
 	flush_replies(s);
@@ -1237,10 +1312,11 @@ static int64_t expire(struct nx_stub *s, int64_t now)
 			f->server = (f->server + 1) % s->o.nupstream;
 		if (f->tries < UPSTREAM_TRIES)
 			continue;
-		struct request *r = f->req;
-		forward_close(s, i--);
-		reply_error(s, r, NX_RCODE_SERVFAIL);
-		finish(s, r);
+		for (struct request *r = forward_close(s, i--), *after; r; r = after) {
+			after = r->next;
+			reply_error(s, r, NX_RCODE_SERVFAIL);
+			finish(s, r);
+		}
 	}
 	for (int i = 0; i < s->o.max_tcp; i++) {
 		struct conn *c = &s->conns[i];
@@ -1289,11 +1365,11 @@ static void shutdown_stub(struct nx_stub *s)
 	while (read(s->job_pipe[0], &j, sizeof j) == sizeof j)
 		job_done(s, j);
 	s->ntx = 0; /* never sent */
-	for (int i = s->nfw - 1; i >= 0; i--) {
-		struct request *r = s->fw[i]->req;
-		forward_close(s, i);
-		free(r);
-	}
+	for (int i = s->nfw - 1; i >= 0; i--)
+		for (struct request *r = forward_close(s, i), *next; r; r = next) {
+			next = r->next;
+			free(r);
+		}
 	for (int u = 0; u < NX_STUB_MAXUPSTREAM; u++)
 		for (int k = 0; k < POOL_SOCKETS; k++)
 			if (s->pool[u][k])

@@ -24,12 +24,14 @@ upstream_ports() {
 
 test_decoys_ignored() {
 	require_tools
-	fault_start "$DECOY:53" decoy www.pool.test=192.0.2.81
+	local out i table=(www.pool.test=192.0.2.81)
+	for ((i = 0; i < 50; i++)); do table+=("w$i.pool.test=192.0.2.81"); done
+	fault_start "$DECOY:53" decoy "${table[@]}"
 	stub_start "$STUB" --upstream "$DECOY"
-	local out
-	# Each query draws a reply with another id, one with another question, then the answer, all
-	# from the upstream's address, while the other 49 queries are in flight on the same sockets.
-	out=$("$DNSQ" load -a -n 50 -w 3000 "$STUB" www.pool.test A)
+	# Each query (a name of its own: the same query twice in flight is merged) draws a reply with
+	# another id, one with another question, then the answer, all from the upstream's address, while
+	# the other 49 queries are in flight on the same sockets.
+	out=$("$DNSQ" load -a -n 50 -w 3000 "$STUB" "w#.pool.test" A)
 	expect_eq "50 clients through an upstream that sends decoys first" \
 		"sent 50 answered 50 noreply 0 NOERROR=50 addr=192.0.2.81" "${out% p50=*} addr=${out##*addr=}"
 	expect_eq "one query upstream per client (no decoy ended a try)" 50 "$(fault_queries "$DECOY:53")"
@@ -60,6 +62,9 @@ test_recycled_mid_flight() {
 		skip "dnsperf is not installed"
 	fi
 	printf '%s\n' "www.lab.test A" "www.lab.test AAAA" "ns1.lab.test A" "nosuch.lab.test A" >"$NXLAB_DIR/pool.queries"
+	# 2,048 names: none is asked twice while in flight, so none is merged and each goes upstream.
+	local i
+	for ((i = 0; i < 2048; i++)); do echo "p$i.lab.test A"; done >"$NXLAB_DIR/pool.distinct"
 	stub_start "$STUB" --upstream "$NXLAB_RESOLVER"
 	local pid=$STUB_PID first second fds1 fds2 out n=$((POOL * USES * 5 / 4))
 	dnsperf -s "$STUB" -d "$NXLAB_DIR/pool.queries" -n $((POOL * 2 / 4)) -c 1 -q 1 >/dev/null 2>&1
@@ -67,7 +72,7 @@ test_recycled_mid_flight() {
 	expect_eq "the pool's sockets after $POOL * 2 queries" "$POOL" "$(grep -c . <<<"$first")"
 	# 4 × 200 in flight: every socket reaches its SOCKET_USES with others on it.
 	for round in 1 2; do
-		out=$(dnsperf -s "$STUB" -d "$NXLAB_DIR/pool.queries" -n $((n / 4)) -c 4 -q 200 -t 5 2>&1)
+		out=$(dnsperf -s "$STUB" -d "$NXLAB_DIR/pool.distinct" -n $((n / 2048)) -c 4 -q 200 -t 5 2>&1)
 		expect_eq "round $round: $n queries, none lost" "$n 0" \
 			"$(sed -n 's/^ *Queries completed: *\([0-9]*\).*/\1/p' <<<"$out") $(sed -n 's/^ *Queries lost: *\([0-9]*\).*/\1/p' <<<"$out")"
 		sleep 1.2 # retired sockets are closed at the loop's next turn (at most a second)

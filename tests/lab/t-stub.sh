@@ -330,10 +330,11 @@ PY
 }
 
 # fake_upstream ADDR MODE: a server on ADDR:53 that never answers (silent), answers SERVFAIL to
-# everything (servfail), or FORMERR without the question (formerr), until killed.
+# everything (servfail), FORMERR without the question (formerr), or NOERROR 0.3 s after it logged
+# the query in $NXLAB_DIR/fake-queries (slow), until killed.
 fake_upstream() {
 	python3 - "$1" "$2" <<'PY' &
-import socket, sys
+import os, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 53))
 while True:
@@ -342,6 +343,11 @@ while True:
         s.sendto(q[:2] + bytes([0x81, 0x82]) + q[4:], peer)
     elif sys.argv[2] == "formerr":  # the header alone, every count 0
         s.sendto(q[:2] + bytes([0x81, 0x81]) + bytes(8), peer)
+    elif sys.argv[2] == "slow":  # each query logged, then an empty NOERROR 0.3 s later
+        with open(os.environ["NXLAB_DIR"] + "/fake-queries", "a") as log:
+            log.write(q[2:].hex() + "\n")
+        time.sleep(0.3)
+        s.sendto(q[:2] + bytes([0x81 | (q[2] & 1), 0x80]) + q[4:], peer)
 PY
 	sleep 0.3
 }
@@ -392,6 +398,52 @@ test_upstream_failover() {
 	out=$(elapsed_ask www.lab.test)
 	expect_eq "a FORMERR without question relayed" FORMERR "${out% *}"
 	expect_between "at once" 0 500 "${out##* }"
+	stop_stub
+	kill "$fake"
+}
+
+# merge_clients N: N clients, each on a socket of its own, send the same query (A of merged.example,
+# outside the zones, id 1000 + i), and one more the same with RD clear; prints "answered K ids-ok J"
+# for the N, then "rd0 answered" or "rd0 none".
+merge_clients() {
+	python3 - "$1" <<'PY'
+import socket, struct, sys
+n = int(sys.argv[1])
+def query(qid, flags):
+    name = b"".join(bytes([len(l)]) + l for l in b"merged.example".split(b".")) + b"\0"
+    return struct.pack(">HHHHHH", qid, flags, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
+socks = []
+for i in range(n + 1):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(query(1000 + i, 0x0100 if i < n else 0), ("127.0.0.1", 53))
+    socks.append(s)
+answered = ids = 0
+for i, s in enumerate(socks[:n]):
+    try:
+        r = s.recv(4096)
+        answered += 1
+        ids += struct.unpack(">H", r[:2])[0] == 1000 + i and r[3] & 15 == 0
+    except socket.timeout:
+        pass
+try:
+    socks[n].recv(4096)
+    rd0 = "answered"
+except socket.timeout:
+    rd0 = "none"
+print("answered %d ids-ok %d rd0 %s" % (answered, ids, rd0))
+PY
+}
+
+# The same query from many clients while it is in flight is one query upstream: each client gets
+# the reply with its own id; a query that differs in one bit (RD) is not merged.
+test_merged_queries() {
+	local fake
+	fake_upstream 127.0.0.8 slow
+	fake=$!
+	serve --upstream 127.0.0.8
+	expect_eq "50 clients answered, each with its id" "answered 50 ids-ok 50 rd0 answered" "$(merge_clients 50)"
+	expect_eq "queries the upstream got: one, and the RD-clear one" 2 "$(wc -l <"$NXLAB_DIR/fake-queries")"
 	stop_stub
 	kill "$fake"
 }
@@ -473,4 +525,5 @@ test_discovery_through_upstreams() {
 
 run_tests test_first_mode test_stale_names_bypassed test_others_relayed test_absent_ends_nxdomain test_retry_joins_wait \
 	test_address_pair_one_wait \
-	test_held_copies test_tcp_pipelined test_bounds test_many_waits_memory test_upstream_failover test_command_line test_discovery_through_upstreams test_malformed test_sigterm
+	test_held_copies test_tcp_pipelined test_bounds test_many_waits_memory test_upstream_failover test_merged_queries \
+	test_command_line test_discovery_through_upstreams test_malformed test_sigterm
