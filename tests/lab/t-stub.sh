@@ -126,23 +126,29 @@ test_absent_ends_nxdomain() {
 	stop_stub
 }
 
+# two_clients NAME TYPE1 GAP TYPE2 WAIT ADDR: one client asks NAME TYPE1, another TYPE2 GAP s
+# later, and WAIT s after that NAME gets the A record ADDR; prints each client's answer (ask), in order.
+two_clients() {
+	local name=$1 a b pa pb
+	a=$(mktemp) b=$(mktemp)
+	ask "$name" "$2" >"$a" &
+	pa=$!
+	sleep "$3"
+	ask "$name" "$4" >"$b" &
+	pb=$!
+	sleep "$5"
+	"$DNSLAB" add "$name" A "$6"
+	wait "$pa" "$pb"
+	cat "$a" "$b"
+	rm -f "$a" "$b"
+}
+
 test_retry_joins_wait() {
 	start_stub
 	cache_denial joined.lab.test
-	local a b
-	a=$(mktemp) b=$(mktemp)
-	ask joined.lab.test A >"$a" &
-	local pa=$!
-	sleep 0.3
-	ask joined.lab.test A >"$b" &
-	local pb=$!
-	sleep 0.7
-	"$DNSLAB" add joined.lab.test A 192.0.2.63
-	wait "$pa" "$pb"
-	expect_eq "first client" "NOERROR 192.0.2.63" "$(cat "$a")"
-	expect_eq "second client" "NOERROR 192.0.2.63" "$(cat "$b")"
+	expect_eq "both clients" "$(printf '%s\n' "NOERROR 192.0.2.63" "NOERROR 192.0.2.63")" \
+		"$(two_clients joined.lab.test A 0.3 A 0.7 192.0.2.63)"
 	expect_eq "one wait for both" 1 "$(grep -c 'joined.lab.test: stale negative answer bypassed' "$STUB_LOG")"
-	rm -f "$a" "$b"
 	stop_stub
 }
 
@@ -151,19 +157,9 @@ test_retry_joins_wait() {
 test_address_pair_one_wait() {
 	start_stub
 	cache_denial pair.lab.test
-	local a b
-	a=$(mktemp) b=$(mktemp)
-	ask pair.lab.test A >"$a" &
-	local pa=$!
-	ask pair.lab.test AAAA >"$b" &
-	local pb=$!
-	sleep 1
-	"$DNSLAB" add pair.lab.test A 192.0.2.64
-	wait "$pa" "$pb"
-	expect_eq "A" "NOERROR 192.0.2.64" "$(cat "$a")"
-	expect_eq "AAAA: the name has none" "NOERROR" "$(cat "$b")"
+	expect_eq "A, then AAAA (the name has none)" "$(printf '%s\n' "NOERROR 192.0.2.64" "NOERROR")" \
+		"$(two_clients pair.lab.test A 0 AAAA 1 192.0.2.64)"
 	expect_eq "one wait for both" 1 "$(grep -c 'pair.lab.test: stale negative answer bypassed' "$STUB_LOG")"
-	rm -f "$a" "$b"
 	stop_stub
 }
 
